@@ -1,0 +1,30 @@
+// What `skiff control-plane` is started with (the CLI parses flags into this).
+
+export interface ControlPlaneOptions {
+  /** Directories (or files) of Istio/Kubernetes/skiff YAML, watched for changes. */
+  readonly configPaths: readonly string[];
+  /** Where the control plane keeps what must survive a restart: applied config, CA keys. */
+  readonly stateDir: string;
+  /** Address every listener binds; loopback by default. */
+  readonly bind: string;
+  /** xDS (ADS) and CA gRPC port, Istio's 15010; 0 picks a free one. */
+  readonly grpcPort: number;
+  /** HTTP API (apply/get/delete), /debug and /metrics, Istio's 15014; 0 picks a free one. */
+  readonly httpPort: number;
+  /**
+   * Gateway server port → host port for router proxies. Ports not listed map by the local-mode
+   * rule: P when P >= 1024, else 8000 + P.
+   */
+  readonly gatewayPorts: Readonly<Record<number, number>>;
+  /** The running instances of Workloads (written by the launcher); optional. */
+  readonly instancesFile?: string;
+  /** Debounce for config directory changes. */
+  readonly debounceMs: number;
+}
+
+/** Written to `<stateDir>/control-plane.json` once the control plane listens. */
+export interface ControlPlaneReady {
+  readonly pid: number;
+  readonly grpcAddress: string;
+  readonly httpAddress: string;
+}
