@@ -20,6 +20,8 @@ export interface ControlPlaneOptions {
   readonly instancesFile?: string;
   /** Debounce for config directory changes. */
   readonly debounceMs: number;
+  /** Where log lines go; stderr with a timestamp by default. */
+  readonly log?: (line: string) => void;
 }
 
 /** Written to `<stateDir>/control-plane.json` once the control plane listens. */

@@ -11,4 +11,6 @@ export interface ProxyOptions {
   readonly adminBind: string;
   /** Written once the admin server listens: `{ pid, adminAddress }`. */
   readonly readyFile?: string;
+  /** Where log lines go; stderr with a timestamp by default. */
+  readonly log?: (line: string) => void;
 }

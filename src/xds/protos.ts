@@ -41,6 +41,7 @@ const ENTRY_FILES = [
   'envoy/extensions/filters/http/jwt_authn/v3/config.proto',
   'envoy/extensions/filters/network/rbac/v3/rbac.proto',
   'envoy/admin/v3/config_dump.proto',
+  'envoy/extensions/retry/host/previous_hosts/v3/previous_hosts.proto',
 ];
 
 function resolveImport(origin: string, target: string): string {

@@ -1,0 +1,75 @@
+// The Gateway servers a router proxy serves, grouped by port (servers on one port share a
+// listener), with local mode's port mapping: server port P is served on host port P when
+// P >= 1024, else on 8000 + P, unless the control plane was told otherwise.
+import type { GatewaySpec } from '../../config/kinds.js';
+import type { ProxyNode } from '../../xds/node.js';
+import type { MeshModel } from '../model/mesh-model.js';
+
+export interface ServerHost {
+  /** Namespace part of `ns/host` (`*` when absent or `*`; `.` resolved to the Gateway's). */
+  readonly namespace: string;
+  readonly host: string;
+}
+
+export interface GatewayServerPort {
+  /** The server port as the Gateway declares it (names the route config `http.<port>`). */
+  readonly port: number;
+  /** Where the router actually listens. */
+  readonly hostPort: number;
+  readonly protocol: string;
+  readonly servers: readonly { gateway: string; hosts: readonly ServerHost[] }[];
+}
+
+/** Servers whose traffic the router terminates as HTTP (HTTPS and TLS come with the security work). */
+export function isHttpServer(s: GatewayServerPort): boolean {
+  return s.protocol === 'HTTP' || s.protocol === 'HTTP2' || s.protocol === 'GRPC';
+}
+
+export function localHostPort(port: number, overrides: Readonly<Record<number, number>>): number {
+  return overrides[port] ?? (port >= 1024 ? port : 8000 + port);
+}
+
+function parseServerHost(raw: string, gatewayNamespace: string): ServerHost {
+  const slash = raw.indexOf('/');
+  if (slash < 0) return { namespace: '*', host: raw.toLowerCase() };
+  const ns = raw.slice(0, slash);
+  return {
+    namespace: ns === '.' ? gatewayNamespace : ns,
+    host: raw.slice(slash + 1).toLowerCase(),
+  };
+}
+
+type Server = NonNullable<GatewaySpec['servers']>[number];
+
+export function gatewayServerPorts(
+  node: ProxyNode,
+  model: MeshModel,
+  overrides: Readonly<Record<number, number>>,
+): GatewayServerPort[] {
+  const byPort = new Map<
+    number,
+    { protocol: string; servers: { gateway: string; hosts: ServerHost[] }[] }
+  >();
+  for (const gw of model.gatewaysSelecting(node.labels)) {
+    const gateway = `${gw.metadata.namespace}/${gw.metadata.name}`;
+    for (const server of (gw.spec.servers ?? []) as Server[]) {
+      const port = server.port?.number;
+      if (!port) continue;
+      const protocol = (server.port?.protocol ?? 'HTTP').toUpperCase();
+      const entry = byPort.get(port) ?? { protocol, servers: [] };
+      entry.servers.push({
+        gateway,
+        hosts: (server.hosts ?? []).map((h) => parseServerHost(h, gw.metadata.namespace)),
+      });
+      byPort.set(port, entry);
+    }
+  }
+  return [...byPort]
+    .sort(([a], [b]) => a - b)
+    .map(([port, e]) => ({
+      port,
+      hostPort: localHostPort(port, overrides),
+      protocol: e.protocol,
+      servers: e.servers,
+    }));
+}

@@ -1,0 +1,118 @@
+// Starts the control plane: config store and watcher, registry, generators, ADS server, HTTP API.
+// Every config or instance change rebuilds the model and pushes to the proxies whose resources
+// changed; invalid config never gets that far.
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import type { ProxyNode } from '../xds/node.js';
+import { ApiServer } from './api/http-api.js';
+import { generateResources } from './generate/index.js';
+import { DEFAULT_MESH_CONFIG } from './model/mesh-config.js';
+import { MeshModel } from './model/mesh-model.js';
+import type { ControlPlaneOptions, ControlPlaneReady } from './options.js';
+import { InstancesSource } from './registry/instances-source.js';
+import { AdsServer } from './server/ads-server.js';
+import { Snapshot } from './server/snapshot.js';
+import { ConfigStore } from './store/config-store.js';
+import { FileWatcher } from './store/file-watcher.js';
+
+export interface RunningControlPlane {
+  readonly ready: ControlPlaneReady;
+  close(): Promise<void>;
+}
+
+function bindGrpc(server: grpc.Server, address: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, port) =>
+      err ? reject(err) : resolve(port),
+    );
+  });
+}
+
+export async function startControlPlane(opts: ControlPlaneOptions): Promise<RunningControlPlane> {
+  const log =
+    opts.log ?? ((line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`));
+  await mkdir(opts.stateDir, { recursive: true });
+  const store = new ConfigStore(opts.stateDir);
+  await store.loadApplied();
+  const watcher = new FileWatcher({
+    paths: opts.configPaths,
+    store,
+    debounceMs: opts.debounceMs,
+    log,
+  });
+  await watcher.start();
+  const instances = new InstancesSource(opts.instancesFile, log);
+  await instances.start();
+
+  const buildModel = () =>
+    MeshModel.build({
+      resources: store.resources(),
+      instances: instances.instances,
+      meshConfig: DEFAULT_MESH_CONFIG,
+    });
+  let model = buildModel();
+  const snapshotFor = (node: ProxyNode) =>
+    Snapshot.build(generateResources(node, model, { gatewayPorts: opts.gatewayPorts }));
+  const ads = new AdsServer({ source: { snapshotFor }, log });
+  ads.on('nack', (e: { proxyId: string; typeUrl: string; message: string }) =>
+    log(`NACK from ${e.proxyId} for ${e.typeUrl}: ${e.message}`),
+  );
+
+  // Changes arrive in bursts (a file save, an instance coming up): rebuild once per burst.
+  let pending: NodeJS.Timeout | undefined;
+  const reasons = new Set<string>();
+  const onChange = (reason: string) => {
+    reasons.add(reason);
+    pending ??= setTimeout(() => {
+      pending = undefined;
+      const why = [...reasons].join(', ');
+      reasons.clear();
+      model = buildModel();
+      ads.push(why);
+    }, 10);
+  };
+  store.on('change', onChange);
+  instances.on('change', () => onChange('instances'));
+
+  const grpcServer = new grpc.Server({ 'grpc.max_send_message_length': -1 });
+  ads.register(grpcServer);
+  const grpcPort = await bindGrpc(grpcServer, `${opts.bind}:${opts.grpcPort}`);
+  const api = new ApiServer({
+    store,
+    ads,
+    log,
+    configDump: (proxyId) => {
+      const proxy = ads.status().find((p) => p.id === proxyId);
+      if (!proxy) return undefined;
+      const snapshot = snapshotFor(proxy.node);
+      return Object.fromEntries(
+        snapshot.types().map((t) => [t, [...snapshot.decoded(t).values()]]),
+      );
+    },
+  });
+  const httpAddress = await api.listen(opts.httpPort, opts.bind);
+  const ready: ControlPlaneReady = {
+    pid: process.pid,
+    grpcAddress: `${opts.bind}:${grpcPort}`,
+    httpAddress,
+  };
+  const readyFile = path.join(opts.stateDir, 'control-plane.json');
+  await writeFile(`${readyFile}.tmp`, JSON.stringify(ready));
+  await rename(`${readyFile}.tmp`, readyFile);
+  log(
+    `control plane: xDS on ${ready.grpcAddress}, HTTP on ${httpAddress}, ${store.resources().length} resource(s)`,
+  );
+
+  return {
+    ready,
+    close: async () => {
+      if (pending) clearTimeout(pending);
+      watcher.close();
+      instances.close();
+      ads.close();
+      grpcServer.forceShutdown();
+      await api.close();
+    },
+  };
+}

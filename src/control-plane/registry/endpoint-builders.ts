@@ -1,0 +1,68 @@
+// Endpoints from the two kinds of workload skiff knows: launched instances and WorkloadEntries.
+import type { ConfigResource } from '../../config/resource.js';
+import type { WorkloadEntrySpec } from '../../config/kinds.js';
+import type { MeshEndpoint } from '../model/service.js';
+import type { WorkloadInstance } from './instances.js';
+
+const TLS_MODE_LABEL = 'security.istio.io/tlsMode';
+const REGION_LABEL = 'topology.kubernetes.io/region';
+const ZONE_LABEL = 'topology.kubernetes.io/zone';
+
+/** Locality `region/zone/subzone` from Kubernetes topology labels (or Istio's locality label). */
+function localityOf(labels: Readonly<Record<string, string>>): string {
+  const explicit = labels['istio-locality'];
+  if (explicit) return explicit.replaceAll('.', '/');
+  const region = labels[REGION_LABEL];
+  if (!region) return '';
+  const zone = labels[ZONE_LABEL];
+  return zone ? `${region}/${zone}` : region;
+}
+
+/** A launched instance: its sidecar's inbound listener is the endpoint. */
+export function instanceEndpoint(
+  instance: WorkloadInstance,
+  hostname: string,
+  servicePort: number,
+  listenPort: number,
+): MeshEndpoint {
+  return {
+    hostname,
+    servicePort,
+    address: instance.address,
+    port: listenPort,
+    labels: instance.labels,
+    namespace: instance.namespace,
+    serviceAccount: instance.serviceAccount,
+    workloadName: instance.workloadName,
+    instanceName: instance.name,
+    locality: localityOf(instance.labels),
+    weight: 1,
+    tlsMode: 'istio',
+  };
+}
+
+/** A WorkloadEntry as an endpoint: its `ports` map (by service port name) overrides the target. */
+export function workloadEntryEndpoint(
+  we: ConfigResource<WorkloadEntrySpec>,
+  hostname: string,
+  servicePort: number,
+  portName: string | undefined,
+  defaultPort: number,
+): MeshEndpoint {
+  const labels = we.spec.labels ?? {};
+  const mapped = portName ? we.spec.ports?.[portName] : undefined;
+  return {
+    hostname,
+    servicePort,
+    address: we.spec.address ?? '',
+    port: mapped ?? defaultPort,
+    labels,
+    namespace: we.metadata.namespace,
+    serviceAccount: we.spec.serviceAccount ?? 'default',
+    workloadName: labels['app'] ?? we.metadata.name,
+    instanceName: we.metadata.name,
+    locality: we.spec.locality ?? localityOf(labels),
+    weight: we.spec.weight ?? 1,
+    tlsMode: labels[TLS_MODE_LABEL] === 'istio' ? 'istio' : 'disabled',
+  };
+}

@@ -1,0 +1,128 @@
+// The proxy's admin HTTP endpoint (Envoy's :15000): readiness, config dump, clusters, stats.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { ClusterManager } from '../upstream/cluster-manager.js';
+import type { ListenerManager } from '../listeners/listener-manager.js';
+import type { XdsClient } from '../xds-client/xds-client.js';
+import type { ConfigManager } from '../config-manager.js';
+import { configDump } from './config-dump.js';
+
+export interface AdminDeps {
+  readonly config: ConfigManager;
+  readonly clusters: ClusterManager;
+  readonly listeners: ListenerManager;
+  readonly xds: XdsClient;
+  readonly nodeId: string;
+  /** POST /quitquitquit: asks the proxy to exit. */
+  quit(): void;
+}
+
+function clustersText(clusters: ClusterManager): string {
+  const lines: string[] = [];
+  for (const c of clusters.all()) {
+    const name = c.config.name;
+    const t = c.config.thresholds;
+    lines.push(`${name}::default_priority::max_connections::${t.maxConnections}`);
+    lines.push(`${name}::default_priority::max_pending_requests::${t.maxPendingRequests}`);
+    lines.push(`${name}::default_priority::max_requests::${t.maxRequests}`);
+    lines.push(`${name}::default_priority::max_retries::${t.maxRetries}`);
+    for (const h of c.hosts) {
+      const prefix = `${name}::${h.key}`;
+      lines.push(
+        `${prefix}::rq_active::${h.activeRequests}`,
+        `${prefix}::rq_total::${h.requestsTotal}`,
+        `${prefix}::rq_error::${h.errorsTotal}`,
+      );
+      lines.push(
+        `${prefix}::weight::${h.spec.weight}`,
+        `${prefix}::health_flags::healthy`,
+        `${prefix}::locality::${h.spec.locality}`,
+      );
+    }
+  }
+  return lines.join('\n') + '\n';
+}
+
+function statsText(deps: AdminDeps): string {
+  const lines: string[] = [];
+  for (const c of deps.clusters.all())
+    for (const [k, v] of c.stats.entries()) lines.push(`cluster.${c.config.name}.${k}: ${v}`);
+  for (const l of deps.listeners.listeners())
+    for (const [k, v] of l.stats.entries())
+      lines.push(`listener.${l.address}_${l.port}.${k}: ${v}`);
+  const xds = deps.xds.status();
+  lines.push(`control_plane.connected_state: ${xds.connected ? 1 : 0}`);
+  return lines.sort().join('\n') + '\n';
+}
+
+export class AdminServer {
+  private readonly server: http.Server;
+
+  constructor(private readonly deps: AdminDeps) {
+    this.server = http.createServer((req, res) => this.handle(req, res));
+  }
+
+  private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const path = (req.url ?? '/').split('?')[0];
+    const send = (status: number, body: string, type = 'text/plain') => {
+      res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
+      res.end(body);
+    };
+    switch (path) {
+      case '/ready':
+      case '/healthz/ready':
+        return this.deps.config.ready() ? send(200, 'LIVE\n') : send(503, 'PRE_INITIALIZING\n');
+      case '/config_dump':
+        return send(
+          200,
+          JSON.stringify(
+            configDump((t) => this.deps.config.acceptedResources(t)),
+            null,
+            2,
+          ),
+          'application/json',
+        );
+      case '/clusters':
+        return send(200, clustersText(this.deps.clusters));
+      case '/stats':
+        return send(200, statsText(this.deps));
+      case '/listeners':
+        return send(
+          200,
+          this.deps.listeners
+            .listeners()
+            .map((l) => `${l.name}::${l.address}:${l.port}`)
+            .join('\n') + '\n',
+        );
+      case '/server_info':
+        return send(
+          200,
+          JSON.stringify({ node: this.deps.nodeId, xds: this.deps.xds.status() }, null, 2),
+          'application/json',
+        );
+      case '/quitquitquit':
+        if (req.method !== 'POST') return send(405, 'use POST\n');
+        send(200, 'OK\n');
+        return this.deps.quit();
+      default:
+        return send(404, 'not found\n');
+    }
+  }
+
+  listen(port: number, host: string): Promise<string> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        const a = this.server.address() as AddressInfo;
+        resolve(`${a.address}:${a.port}`);
+      });
+    });
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+}

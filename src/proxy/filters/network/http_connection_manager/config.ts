@@ -1,0 +1,95 @@
+// envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager → frozen
+// settings: where routes come from, the HTTP filter chain, header and path handling.
+import { ConfigError, inField } from '../../../config-error.js';
+import { RouteTable } from '../../../routes/route-table.js';
+import type { HttpFilterFactory } from '../../http/types.js';
+import type { RouterConfig } from '../../http/router/config.js';
+import { compileRouterConfig } from '../../http/router/config.js';
+import { messageNameOf } from '../../../../xds/types.js';
+
+type Obj = Record<string, unknown>;
+
+export type RouteSource =
+  | { readonly kind: 'rds'; readonly name: string }
+  | { readonly kind: 'inline'; readonly table: RouteTable };
+
+export interface HcmConfig {
+  readonly statPrefix: string;
+  readonly routes: RouteSource;
+  /** Filters before the router, in order. */
+  readonly filters: readonly HttpFilterFactory[];
+  readonly router: RouterConfig;
+  readonly useRemoteAddress: boolean;
+  readonly generateRequestId: boolean;
+  readonly normalizePath: boolean;
+  readonly mergeSlashes: boolean;
+  readonly serverName: string;
+  readonly allowAbsoluteUrl: boolean;
+}
+
+const ROUTER = 'envoy.extensions.filters.http.router.v3.Router';
+
+/** HTTP filters skiff runs, by typed_config message name (later issues add fault, cors, jwt, rbac). */
+const HTTP_FILTERS: Readonly<Record<string, (typed: Obj) => HttpFilterFactory>> = {};
+
+function compileHttpFilters(list: Obj[]): { filters: HttpFilterFactory[]; router: RouterConfig } {
+  const filters: HttpFilterFactory[] = [];
+  let router: RouterConfig | undefined;
+  list.forEach((f, i) =>
+    inField(`http_filters[${i}]`, () => {
+      const typed = (f['typed_config'] as Obj | undefined) ?? {};
+      const type = messageNameOf(String(typed['@type'] ?? ''));
+      if (router) throw new ConfigError('', 'the router must be the last HTTP filter');
+      if (type === ROUTER) {
+        router = compileRouterConfig(typed);
+        return;
+      }
+      const make = HTTP_FILTERS[type];
+      if (!make) {
+        if (f['is_optional'] === true) return;
+        throw new ConfigError(
+          'typed_config',
+          `HTTP filter ${String(f['name'])} (${type || 'no type'}) is not supported`,
+        );
+      }
+      filters.push(inField('typed_config', () => make(typed)));
+    }),
+  );
+  if (!router)
+    throw new ConfigError('http_filters', 'the last HTTP filter must be envoy.filters.http.router');
+  return { filters, router };
+}
+
+export function compileHcm(typed: Obj): HcmConfig {
+  let routes: RouteSource;
+  if (typed['rds']) {
+    const name = (typed['rds'] as Obj)['route_config_name'];
+    if (typeof name !== 'string' || !name)
+      throw new ConfigError('rds.route_config_name', 'required');
+    routes = { kind: 'rds', name };
+  } else if (typed['route_config']) {
+    routes = {
+      kind: 'inline',
+      table: inField('route_config', () => RouteTable.compile(typed['route_config'] as Obj)),
+    };
+  } else {
+    throw new ConfigError('', 'needs rds or route_config (scoped_routes is not supported)');
+  }
+  const { filters, router } = compileHttpFilters(
+    (typed['http_filters'] as Obj[] | undefined) ?? [],
+  );
+  const protocolOptions = (typed['http_protocol_options'] as Obj | undefined) ?? {};
+  return Object.freeze({
+    statPrefix: String(typed['stat_prefix'] ?? ''),
+    routes,
+    filters,
+    router,
+    useRemoteAddress: typed['use_remote_address'] === true,
+    generateRequestId: typed['generate_request_id'] !== false,
+    normalizePath: typed['normalize_path'] === true,
+    mergeSlashes: typed['merge_slashes'] === true,
+    serverName: String(typed['server_name'] ?? 'envoy'),
+    // Envoy accepts absolute-form requests unless told otherwise.
+    allowAbsoluteUrl: protocolOptions['allow_absolute_url'] !== false,
+  });
+}

@@ -1,0 +1,48 @@
+// One downstream HTTP request as it crosses the proxy: what routing saw, what was chosen, and
+// what happened (flags, upstream host, timings) for access logs and metrics.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ResponseFlag } from '../errors.js';
+import type { RequestView } from '../routes/matchers.js';
+import type { CompiledRoute, VirtualHost } from '../routes/route-table.js';
+import type { Host } from '../upstream/host.js';
+
+export class HttpStream {
+  readonly startTime = performance.now();
+  readonly startDate = new Date();
+  route: CompiledRoute | undefined;
+  virtualHost: VirtualHost | undefined;
+  clusterName = '';
+  upstreamHost: Host | undefined;
+  readonly responseFlags = new Set<ResponseFlag>();
+  responseCodeDetails = '';
+  attempts = 0;
+  /** Set when the first byte of the response head went out. */
+  responseStarted = false;
+
+  constructor(
+    readonly req: IncomingMessage,
+    readonly res: ServerResponse,
+    readonly view: RequestView,
+    /** Headers to send upstream that the connection manager added (x-request-id, ...). */
+    readonly addedHeaders: readonly [string, string][],
+    readonly listenerName: string,
+  ) {}
+
+  get requestId(): string {
+    const added = this.addedHeaders.find(([k]) => k === 'x-request-id');
+    return added?.[1] ?? String(this.req.headers['x-request-id'] ?? '');
+  }
+
+  /** Request has a body to forward (it cannot be replayed for a retry). */
+  get hasBody(): boolean {
+    const h = this.req.headers;
+    return (
+      h['transfer-encoding'] !== undefined ||
+      (h['content-length'] !== undefined && h['content-length'] !== '0')
+    );
+  }
+
+  elapsedMs(): number {
+    return performance.now() - this.startTime;
+  }
+}

@@ -1,0 +1,23 @@
+// Per-listener counters with Envoy's names (listener.<address>.downstream_cx_total, http.<prefix>.downstream_rq_*).
+
+export class ListenerStats {
+  downstream_cx_total = 0;
+  downstream_cx_active = 0;
+  downstream_rq_total = 0;
+  downstream_rq_active = 0;
+  downstream_rq_2xx = 0;
+  downstream_rq_3xx = 0;
+  downstream_rq_4xx = 0;
+  downstream_rq_5xx = 0;
+
+  recordStatus(status: number): void {
+    if (status < 300) this.downstream_rq_2xx++;
+    else if (status < 400) this.downstream_rq_3xx++;
+    else if (status < 500) this.downstream_rq_4xx++;
+    else this.downstream_rq_5xx++;
+  }
+
+  entries(): [string, number][] {
+    return Object.entries(this).filter((e): e is [string, number] => typeof e[1] === 'number');
+  }
+}

@@ -1,0 +1,80 @@
+// Starts a proxy: the admin server, the xDS client, and the managers that turn what the control
+// plane sends into listeners, routes and clusters. Keeps serving its last good config while the
+// control plane is away.
+import { writeFile, rename } from 'node:fs/promises';
+import { toEnvoyNode } from '../xds/node.js';
+import { AdminServer } from './admin/admin-server.js';
+import { ConfigManager } from './config-manager.js';
+import { ListenerManager } from './listeners/listener-manager.js';
+import type { ProxyOptions } from './options.js';
+import { RouteStore } from './routes/route-store.js';
+import { ClusterManager } from './upstream/cluster-manager.js';
+import { XdsClient } from './xds-client/xds-client.js';
+
+export interface RunningProxy {
+  readonly adminAddress: string;
+  /** Resolves when the proxy was asked to quit (admin /quitquitquit). */
+  readonly quitRequested: Promise<void>;
+  /** Whether the first config is in (listeners, clusters and what they name). */
+  ready(): boolean;
+  close(): Promise<void>;
+}
+
+/** How long open connections may finish their requests at shutdown. */
+const DRAIN_MS = 5000;
+
+export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
+  const log =
+    opts.log ?? ((line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`));
+  const clusters = new ClusterManager();
+  const routes = new RouteStore();
+  const listeners = new ListenerManager({ routes, clusters, log });
+  let xds: XdsClient | undefined;
+  const config = new ConfigManager({
+    clusters,
+    listeners,
+    routes,
+    subscribe: (typeUrl, names) => xds?.subscribe(typeUrl, names),
+  });
+  xds = new XdsClient({
+    address: opts.xdsAddress,
+    node: toEnvoyNode(opts.node),
+    onResources: (typeUrl, resources, version) => config.onResources(typeUrl, resources, version),
+    log,
+  });
+  let quit: () => void = () => undefined;
+  const quitRequested = new Promise<void>((resolve) => {
+    quit = resolve;
+  });
+  const admin = new AdminServer({
+    config,
+    clusters,
+    listeners,
+    xds,
+    nodeId: opts.node.id,
+    quit: () => quit(),
+  });
+  const adminAddress = await admin.listen(opts.adminPort, opts.adminBind);
+  xds.start();
+  if (opts.readyFile) {
+    const tmp = `${opts.readyFile}.${process.pid}.tmp`;
+    await writeFile(tmp, JSON.stringify({ pid: process.pid, adminAddress }));
+    await rename(tmp, opts.readyFile);
+  }
+  log(`proxy ${opts.node.id}: admin on ${adminAddress}, xDS from ${opts.xdsAddress}`);
+  let closed: Promise<void> | undefined;
+  return {
+    adminAddress,
+    quitRequested,
+    ready: () => config.ready(),
+    close: () => {
+      closed ??= (async () => {
+        xds?.stop();
+        await listeners.close(DRAIN_MS);
+        await clusters.close();
+        await admin.close();
+      })();
+      return closed;
+    },
+  };
+}
