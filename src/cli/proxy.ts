@@ -1,0 +1,83 @@
+// `skiff proxy`: runs one proxy (a workload's sidecar or a gateway's router) in this process.
+import path from 'node:path';
+import type { ProxyOptions } from '../proxy/options.js';
+import type { InboundPort, ProxyNode, ProxyType } from '../xds/node.js';
+import { nodeId, SKIFF_VERSION } from '../xds/node.js';
+import { parseHostPort, parseLabels, parsePort } from './flags.js';
+import { UsageError, type CliIO } from './io.js';
+import { serveUntilStopped } from './lifecycle.js';
+
+export interface ProxyFlags {
+  type: string;
+  name: string;
+  namespace: string;
+  workload: string;
+  serviceAccount: string;
+  labels?: string;
+  xds: string;
+  adminPort: string;
+  outboundPort?: string;
+  inbound: string[];
+  readyFile?: string;
+  ip: string;
+  exitWithParent?: boolean;
+}
+
+/** `CONTAINERPORT:NAME:LISTENPORT:APPPORT`; NAME may be empty (`9080::21001:21002`). */
+export function parseInbound(value: string): InboundPort {
+  const parts = value.split(':');
+  if (parts.length !== 4) {
+    throw new UsageError(
+      `--inbound: ${JSON.stringify(value)} is not CONTAINERPORT:NAME:LISTENPORT:APPPORT`,
+    );
+  }
+  const [containerPort = '', name = '', listenPort = '', appPort = ''] = parts;
+  return {
+    containerPort: parsePort(containerPort, '--inbound', false),
+    name,
+    listenPort: parsePort(listenPort, '--inbound', false),
+    appPort: parsePort(appPort, '--inbound', false),
+  };
+}
+
+export function proxyOptions(flags: ProxyFlags): ProxyOptions {
+  if (flags.type !== 'sidecar' && flags.type !== 'router') {
+    throw new UsageError(`--type: ${JSON.stringify(flags.type)} is not sidecar or router`);
+  }
+  const type: ProxyType = flags.type;
+  const outbound = flags.outboundPort
+    ? parsePort(flags.outboundPort, '--outbound-port')
+    : undefined;
+  const node: ProxyNode = {
+    id: nodeId({ type, ip: flags.ip, name: flags.name, namespace: flags.namespace }),
+    type,
+    name: flags.name,
+    namespace: flags.namespace,
+    workloadName: flags.workload,
+    serviceAccount: flags.serviceAccount,
+    labels: parseLabels(flags.labels),
+    ip: flags.ip,
+    ...(outbound !== undefined ? { outboundPort: outbound } : {}),
+    inbound: flags.inbound.map(parseInbound),
+    istioVersion: SKIFF_VERSION,
+  };
+  return {
+    node,
+    xdsAddress: parseHostPort(flags.xds, '--xds'),
+    adminPort: parsePort(flags.adminPort, '--admin-port'),
+    adminBind: flags.ip,
+    ...(flags.readyFile ? { readyFile: path.resolve(flags.readyFile) } : {}),
+  };
+}
+
+export async function proxy(flags: ProxyFlags, io: CliIO): Promise<number> {
+  const opts = proxyOptions(flags);
+  const { startProxy } = await import('../proxy/main.js');
+  const running = await startProxy(opts);
+  return serveUntilStopped(() => running.close(), {
+    exitWithParent: flags.exitWithParent === true,
+    io,
+    name: `proxy ${opts.node.name}`,
+    until: { promise: running.quitRequested, why: 'admin /quitquitquit' },
+  });
+}

@@ -1,0 +1,393 @@
+// `skiff up` as a library: loads a directory of YAML, starts the control plane, every Workload
+// instance with its sidecar, and the ingress gateway, supervises them, and records the mesh.
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { loadConfigPaths } from '../config/parse.js';
+import type { ConfigResource } from '../config/resource.js';
+import { formatProblem } from '../config/resource.js';
+import type { ControlPlaneReady } from '../control-plane/options.js';
+import type { InstancesFile } from '../control-plane/registry/instances.js';
+import type { BackoffOptions } from './backoff.js';
+import type { ChildPaths } from './children.js';
+import {
+  LOOPBACK,
+  appEnv,
+  controlPlaneArgs,
+  defaultSkiffCommand,
+  resolveCommand,
+  routerArgs,
+  sidecarArgs,
+} from './children.js';
+import { ConfigRefusedError, LauncherError } from './errors.js';
+import { gatewayUrls } from './gateway.js';
+import { InstanceRunner } from './instance.js';
+import { readJson, writeJsonAtomic } from './json-file.js';
+import { logTail } from './log-tail.js';
+import type { MeshRecord } from './mesh-record.js';
+import {
+  MESH_DIR,
+  MESH_FILE_NAME,
+  meshFileIn,
+  recordsLiveMesh,
+  removeMeshRecord,
+  writeMeshRecord,
+} from './mesh-record.js';
+import type { InstancePlan, MeshPlan } from './plan.js';
+import { planMesh } from './plan.js';
+import { PortAllocator, type PortAllocatorOptions } from './ports.js';
+import { httpBase, httpOk } from './probes.js';
+import { SupervisedProcess, type ProcessSpec } from './process.js';
+import { StateLock } from './state-lock.js';
+import { waitFor } from './wait.js';
+
+export interface MeshOptions {
+  /** The directory (or file) of YAML to run. */
+  readonly dir: string;
+  /** Where `.skiff/mesh.json` is written, and what relative paths mean (default: process.cwd()). */
+  readonly cwd?: string;
+  /** Logs, instances file, control plane state (default: `<cwd>/.skiff`). */
+  readonly stateDir?: string;
+  /** Host port of the first Gateway server port; 0 picks a free one. */
+  readonly ingressPort?: number;
+  /** Every child's output line, prefixed `[name] ` (the terminal, with --verbose). */
+  readonly echo?: (line: string) => void;
+  /** How to start skiff itself (default: defaultSkiffCommand()); tests pass a tsx form. */
+  readonly skiffCommand?: readonly string[];
+  /** Deadline for the control plane, then for every instance, to come up (default 60 s). */
+  readonly startTimeoutMs?: number;
+  /** Keep running when some instance is not ready by the deadline (default: fail). */
+  readonly allowUnready?: boolean;
+  readonly ports?: PortAllocatorOptions;
+  readonly backoff?: BackoffOptions;
+  /** The environment children inherit (default: process.env). */
+  readonly env?: NodeJS.ProcessEnv;
+  /** Aborts the start (what was started is stopped, startMesh rejects). */
+  readonly signal?: AbortSignal;
+}
+
+export interface NotReady {
+  readonly name: string;
+  readonly problem: string;
+  readonly log: string;
+}
+
+export interface Mesh {
+  /** What `.skiff/mesh.json` holds (pids refreshed on restarts). */
+  readonly record: MeshRecord;
+  readonly meshFiles: readonly string[];
+  /** Config warnings, formatted as `skiff validate` prints them. */
+  readonly warnings: readonly string[];
+  /** Instances that were not ready by the deadline (only with allowUnready). */
+  readonly notReady: readonly NotReady[];
+  /** A supervised process: `control-plane`, `<instance>`, `<instance>.sidecar`, the gateway's name. */
+  process(name: string): SupervisedProcess | undefined;
+  /** TERM to every process group, KILL after 5 s, then the record is removed. */
+  stop(): Promise<void>;
+}
+
+/** Starts a mesh; throws ConfigRefusedError, or LauncherError (after stopping what it started). */
+export async function startMesh(opts: MeshOptions): Promise<Mesh> {
+  const cwd = path.resolve(opts.cwd ?? process.cwd());
+  const stateDir = path.resolve(cwd, opts.stateDir ?? MESH_DIR);
+  // Paths in problems and in `skiff get` read best as the user would type them.
+  const configArg = displayPath(path.resolve(cwd, opts.dir));
+  const { resources, problems } = await loadConfigPaths([configArg]);
+  if (problems.some((p) => p.severity === 'error')) {
+    throw new ConfigRefusedError(problems.map(formatProblem));
+  }
+  const meshFiles = [...new Set([meshFileIn(cwd), path.join(stateDir, MESH_FILE_NAME)])];
+  refuseLiveMesh(meshFiles);
+  mkdirSync(stateDir, { recursive: true });
+  const lock = StateLock.acquire(stateDir);
+  // Records left by a launcher that died: nobody should mistake them for this mesh.
+  for (const file of meshFiles) removeMeshRecord(file);
+  const ports = new PortAllocator(opts.ports);
+  let plan: MeshPlan;
+  try {
+    plan = await planMesh(resources, {
+      ports,
+      ...(opts.ingressPort !== undefined ? { ingressPort: opts.ingressPort } : {}),
+      baseDir: process.cwd(),
+    });
+  } catch (err) {
+    ports.release();
+    lock.release();
+    throw err;
+  }
+  const run = new MeshRun({
+    opts,
+    plan,
+    resources,
+    paths: { stateDir, configArg, instancesFile: path.join(stateDir, 'instances.json') },
+    dir: path.resolve(cwd, opts.dir),
+    meshFiles,
+    warnings: problems.map(formatProblem),
+    release: () => {
+      ports.release();
+      lock.release();
+    },
+  });
+  try {
+    await run.start();
+  } catch (err) {
+    await run.stop();
+    throw err;
+  }
+  return run;
+}
+
+function refuseLiveMesh(meshFiles: readonly string[]): void {
+  for (const file of meshFiles) {
+    const live = recordsLiveMesh(file);
+    if (live) {
+      throw new LauncherError(
+        'ERR_MESH_RUNNING',
+        `a mesh is already running from ${live.dir} (launcher pid ${live.launcherPid}, ${file}); stop it first`,
+      );
+    }
+  }
+}
+
+interface RunInit {
+  readonly opts: MeshOptions;
+  readonly plan: MeshPlan;
+  readonly resources: readonly ConfigResource[];
+  readonly paths: ChildPaths;
+  readonly dir: string;
+  readonly meshFiles: readonly string[];
+  readonly warnings: readonly string[];
+  /** Gives back the port claims and the state dir lock. */
+  readonly release: () => void;
+}
+
+class MeshRun implements Mesh {
+  readonly meshFiles: readonly string[];
+  readonly warnings: readonly string[];
+  notReady: NotReady[] = [];
+  private readonly plan: MeshPlan;
+  private readonly procs = new Map<string, SupervisedProcess>();
+  private readonly runners: InstanceRunner[] = [];
+  private readonly startedAt = new Date().toISOString();
+  private cpReady: ControlPlaneReady | undefined;
+  private recorded = false;
+  private stopping: Promise<void> | undefined;
+  private readonly env: NodeJS.ProcessEnv;
+  private readonly skiff: readonly string[];
+  private readonly timeoutMs: number;
+
+  constructor(private readonly init: RunInit) {
+    this.plan = init.plan;
+    this.meshFiles = init.meshFiles;
+    this.warnings = init.warnings;
+    // SKIFF_STATE_DIR marks every process of this mesh (and is how tests find stragglers).
+    this.env = { ...(init.opts.env ?? process.env), SKIFF_STATE_DIR: init.paths.stateDir };
+    this.skiff = init.opts.skiffCommand ?? defaultSkiffCommand();
+    this.timeoutMs = init.opts.startTimeoutMs ?? 60_000;
+  }
+
+  process(name: string): SupervisedProcess | undefined {
+    return this.procs.get(name);
+  }
+
+  get record(): MeshRecord {
+    const { plan } = this;
+    const pid = (name: string): { pid?: number } => {
+      const p = this.procs.get(name)?.pid;
+      return p !== undefined ? { pid: p } : {};
+    };
+    return {
+      version: 1,
+      launcherPid: process.pid,
+      launcherCwd: process.cwd(),
+      dir: this.init.dir,
+      stateDir: this.init.paths.stateDir,
+      instancesFile: this.init.paths.instancesFile,
+      startedAt: this.startedAt,
+      controlPlane: {
+        ...pid('control-plane'),
+        grpcAddress: this.cpReady?.grpcAddress ?? `${LOOPBACK}:${plan.grpcPort}`,
+        httpAddress: this.cpReady?.httpAddress ?? `${LOOPBACK}:${plan.httpPort}`,
+        log: this.logFile('control-plane'),
+      },
+      instances: this.runners.map((r) => ({
+        name: r.plan.name,
+        namespace: r.plan.namespace,
+        workloadName: r.plan.workloadName,
+        serviceAccount: r.plan.serviceAccount,
+        labels: r.plan.labels,
+        ports: r.plan.ports,
+        outboundPort: r.plan.outboundPort,
+        adminPort: r.plan.adminPort,
+        ...(r.app.pid !== undefined ? { appPid: r.app.pid } : {}),
+        ...(r.sidecar.pid !== undefined ? { sidecarPid: r.sidecar.pid } : {}),
+        appLog: r.app.spec.logFile,
+        sidecarLog: r.sidecar.spec.logFile,
+      })),
+      gateway: {
+        name: plan.gateway.name,
+        namespace: plan.gateway.namespace,
+        adminPort: plan.gateway.adminPort,
+        ...pid(plan.gateway.name),
+        log: this.logFile(plan.gateway.name),
+        ports: plan.gateway.ports,
+        urls: gatewayUrls(this.init.resources, plan.gateway.ports),
+      },
+    };
+  }
+
+  async start(): Promise<void> {
+    const { stateDir } = this.init.paths;
+    rmSync(path.join(stateDir, 'logs'), { recursive: true, force: true });
+    mkdirSync(path.join(stateDir, 'run'), { recursive: true });
+    rmSync(path.join(stateDir, 'control-plane.json'), { force: true });
+    for (const inst of this.plan.instances) this.runners.push(this.instanceRunner(inst));
+    this.writeInstances(); // all unready: the control plane starts with no endpoints
+    await this.startControlPlane();
+    const gw = this.plan.gateway.name;
+    this.supervise(this.skiffChild(gw, routerArgs(this.plan, this.readyFile(gw)))).start();
+    for (const runner of this.runners) runner.start();
+    await this.waitForGateway();
+    await this.waitForInstances();
+    this.recorded = true;
+    this.writeRecord();
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      await Promise.all([...this.procs.values()].map((p) => p.stop()));
+      for (const file of this.meshFiles) removeMeshRecord(file);
+      this.init.release();
+    })();
+    return this.stopping;
+  }
+
+  private abortable(): { signal?: AbortSignal } {
+    return this.init.opts.signal ? { signal: this.init.opts.signal } : {};
+  }
+
+  private logFile(name: string): string {
+    return path.join(this.init.paths.stateDir, 'logs', `${name}.log`);
+  }
+
+  private readyFile(name: string): string {
+    return path.join(this.init.paths.stateDir, 'run', `${name}.json`);
+  }
+
+  private supervise(spec: ProcessSpec): SupervisedProcess {
+    const { echo, backoff } = this.init.opts;
+    const proc = new SupervisedProcess(spec, {
+      ...(echo ? { echo } : {}),
+      ...(backoff ? { backoff } : {}),
+    });
+    this.procs.set(spec.name, proc);
+    // Restarts change pids: keep mesh.json current for the CLI.
+    proc.on('start', () => {
+      if (this.recorded && !this.stopping) this.writeRecord();
+    });
+    return proc;
+  }
+
+  /** skiff's own children watch their stdin (--exit-with-parent) to die with the launcher. */
+  private skiffChild(name: string, args: readonly string[]): ProcessSpec {
+    return {
+      name,
+      command: [...this.skiff, ...args, '--exit-with-parent'],
+      cwd: process.cwd(),
+      env: this.env,
+      logFile: this.logFile(name),
+    };
+  }
+
+  private instanceRunner(inst: InstancePlan): InstanceRunner {
+    const sidecarName = `${inst.name}.sidecar`;
+    const sidecar = this.supervise(
+      this.skiffChild(sidecarName, sidecarArgs(inst, this.plan, this.readyFile(sidecarName))),
+    );
+    const app = this.supervise({
+      name: inst.name,
+      command: resolveCommand(inst.command),
+      cwd: inst.cwd,
+      env: appEnv(this.env, inst, this.init.paths.stateDir),
+      logFile: this.logFile(inst.name),
+      guard: true, // apps know nothing of skiff: the guard ends them when we die
+    });
+    const runner = new InstanceRunner(inst, app, sidecar);
+    runner.on('ready', () => {
+      if (!this.stopping) this.writeInstances();
+    });
+    return runner;
+  }
+
+  /** The instances file the control plane watches; replaced whole, atomically. */
+  private writeInstances(): void {
+    const file: InstancesFile = { instances: this.runners.map((r) => r.toInstance()) };
+    writeJsonAtomic(this.init.paths.instancesFile, file);
+  }
+
+  private writeRecord(): void {
+    const record = this.record;
+    for (const file of this.meshFiles) writeMeshRecord(file, record);
+  }
+
+  private async startControlPlane(): Promise<void> {
+    const name = 'control-plane';
+    this.supervise(this.skiffChild(name, controlPlaneArgs(this.plan, this.init.paths))).start();
+    const readyFile = path.join(this.init.paths.stateDir, 'control-plane.json');
+    await this.waitOrExplain(name, 'the control plane', async () => {
+      if (!existsSync(readyFile)) return false;
+      try {
+        this.cpReady = readJson(readyFile) as ControlPlaneReady;
+      } catch {
+        return false; // being written
+      }
+      return httpOk(`${httpBase(this.cpReady.httpAddress)}/ready`);
+    });
+  }
+
+  private async waitForGateway(): Promise<void> {
+    const gw = this.plan.gateway;
+    const admin = `http://${LOOPBACK}:${gw.adminPort}/ready`;
+    await this.waitOrExplain(gw.name, `the ingress gateway (${admin})`, () => httpOk(admin));
+  }
+
+  /** Waits for `check`; on timeout, the error quotes the end of the process's log. */
+  private async waitOrExplain(
+    name: string,
+    what: string,
+    check: () => boolean | Promise<boolean>,
+  ): Promise<void> {
+    await waitFor(check, { timeoutMs: this.timeoutMs, what, ...this.abortable() }).catch(
+      (err: Error) => {
+        if (!(err instanceof LauncherError)) throw err; // aborted
+        const log = this.logFile(name);
+        throw new LauncherError('ERR_START_TIMEOUT', `${err.message}; see ${log}${logTail(log)}`);
+      },
+    );
+  }
+
+  private async waitForInstances(): Promise<void> {
+    await waitFor(() => this.runners.every((r) => r.ready), {
+      timeoutMs: this.timeoutMs,
+      what: 'every instance',
+      ...this.abortable(),
+    }).catch((err: Error) => {
+      if (!(err instanceof LauncherError)) throw err; // aborted
+    });
+    this.notReady = this.runners
+      .filter((r) => !r.ready)
+      .map((r) => ({ name: r.plan.name, problem: r.lastProblem, log: r.app.spec.logFile }));
+    if (this.notReady.length === 0 || this.init.opts.allowUnready) return;
+    const lines = this.notReady.map(
+      (n) => `  ${n.name}: ${n.problem} (see ${n.log})${logTail(n.log, 5)}`,
+    );
+    throw new LauncherError(
+      'ERR_START_TIMEOUT',
+      `${this.notReady.length} instance(s) not ready after ${this.timeoutMs} ms:\n${lines.join('\n')}`,
+    );
+  }
+}
+
+function displayPath(abs: string): string {
+  const rel = path.relative(process.cwd(), abs);
+  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : abs;
+}
