@@ -48,7 +48,10 @@ export function formatProblem(p: ConfigProblem): string {
 }
 
 /** Identity of a resource in the store: kinds are unique without their version. */
-export function resourceKey(r: { kind: string; metadata: { namespace: string; name: string } }): string {
+export function resourceKey(r: {
+  kind: string;
+  metadata: { namespace: string; name: string };
+}): string {
   return `${r.kind}/${r.metadata.namespace}/${r.metadata.name}`;
 }
 
