@@ -23,6 +23,11 @@ export class Backoff {
     this.next = this.initialMs;
   }
 
+  /** Forgets past crashes (a deliberate stop and start). */
+  reset(): void {
+    this.next = this.initialMs;
+  }
+
   /** The delay before the next start, given how long the run that just ended lasted. */
   delayAfter(runMs: number): number {
     if (runMs >= this.resetAfterMs) this.next = this.initialMs;

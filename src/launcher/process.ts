@@ -47,8 +47,10 @@ export class SupervisedProcess extends EventEmitter {
   private startedAt = 0;
   private timer: NodeJS.Timeout | undefined;
   private stopping = false;
+  /** Set while stop() runs; a start() after it has finished starts the process afresh. */
+  private stopDone: Promise<void> | undefined;
   private readonly backoff: Backoff;
-  private readonly log: WriteStream;
+  private log: WriteStream;
   private readonly echo: LineEcho | undefined;
   private exited: Promise<void> = Promise.resolve();
   /** How many times it was started. */
@@ -62,9 +64,14 @@ export class SupervisedProcess extends EventEmitter {
     this.backoff = new Backoff(opts.backoff);
     mkdirSync(path.dirname(spec.logFile), { recursive: true });
     // Opened now, not when the stream gets round to it: the file exists once we return.
-    this.log = createWriteStream('', { fd: openSync(spec.logFile, 'a') });
-    this.log.on('error', () => {}); // a log we cannot write must not take the launcher down
+    this.log = this.openLog();
     this.echo = opts.echo ? new LineEcho(`[${spec.name}] `, opts.echo) : undefined;
+  }
+
+  private openLog(): WriteStream {
+    const log = createWriteStream('', { fd: openSync(this.spec.logFile, 'a') });
+    log.on('error', () => {}); // a log we cannot write must not take the launcher down
+    return log;
   }
 
   /** The running process's pid (also its process group id). */
@@ -78,8 +85,16 @@ export class SupervisedProcess extends EventEmitter {
     return this.timer ? 'backoff' : 'idle';
   }
 
+  /** Starts the process; after a completed stop() it starts again (supervision resumes). */
   start(): void {
-    if (this.stopping || this.child) return;
+    if (this.child) return;
+    if (this.stopping) {
+      if (!this.stopDone) return; // stop() is still running
+      this.stopping = false;
+      this.stopDone = undefined;
+      this.backoff.reset();
+      this.log = this.openLog();
+    }
     this.timer = undefined;
     const argv = this.spec.guard ? guarded(this.spec.command) : [...this.spec.command];
     const [file = '', ...args] = argv;
@@ -143,6 +158,7 @@ export class SupervisedProcess extends EventEmitter {
       }
     }
     await new Promise<void>((resolve) => this.log.end(resolve));
+    this.stopDone = Promise.resolve();
   }
 
   private onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
