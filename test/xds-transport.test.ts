@@ -15,8 +15,8 @@ import {
   edsCluster,
   endpoints,
   sampleResources,
-} from '../src/control-plane/server/testing.js';
-import type { Resources } from '../src/control-plane/server/testing.js';
+} from './support/xds-fixtures.js';
+import type { Resources } from './support/xds-fixtures.js';
 import { XdsClient } from '../src/proxy/xds-client/xds-client.js';
 import { adsServiceDefinition, resourceNameOf } from '../src/xds/ads-service.js';
 import type { AdsClient, DiscoveryRequest, DiscoveryResponse } from '../src/xds/ads-service.js';

@@ -7,7 +7,7 @@ export class ConfigError extends Error {
     readonly field: string,
     readonly detail: string,
   ) {
-    super(`${field}: ${detail}`);
+    super(field ? `${field}: ${detail}` : detail);
   }
 
   /** Prefixes the field path with the enclosing resource or field. */

@@ -39,21 +39,46 @@ const LB_POLICY: Readonly<Record<string, string>> = {
   UNSPECIFIED: 'ROUND_ROBIN',
 };
 
-/** A subset's policy overrides the rule's, field by field at the top level (Istio's merge). */
+/** What a port-level policy sets; where one applies it replaces these wholesale. */
+const PORT_LEVEL_FIELDS = ['connectionPool', 'loadBalancer', 'outlierDetection', 'tls'] as const;
+
+/**
+ * Istio's GetPortLevelTrafficPolicy: settings for the port replace the policy's port-level
+ * fields wholesale ("default values will be applied to fields omitted in port-level traffic
+ * policies"); otherwise the policy stands as it is.
+ */
+function atPort(
+  policy: TrafficPolicy | undefined,
+  port: number,
+): { policy: TrafficPolicy | undefined; portLevel: boolean } {
+  if (!policy) return { policy, portLevel: false };
+  const { portLevelSettings, ...rest } = policy;
+  const settings = portLevelSettings?.find((p) => p.port?.number === port);
+  if (!settings) return { policy: rest, portLevel: false };
+  const out: Record<string, unknown> = {};
+  for (const k of PORT_LEVEL_FIELDS) if (settings[k] !== undefined) out[k] = settings[k];
+  return { policy: out as TrafficPolicy, portLevel: true };
+}
+
+/**
+ * Istio's MergeSubsetTrafficPolicy: the rule's policy at this port, overridden field by field by
+ * the subset's policy at this port (wholesale when the subset has settings for the port).
+ */
 function mergedPolicy(
   dr: DestinationRuleSpec | undefined,
   subset: string,
   port: number,
 ): TrafficPolicy | undefined {
-  const base = dr?.trafficPolicy;
-  const sub = subset ? dr?.subsets?.find((s) => s.name === subset)?.trafficPolicy : undefined;
-  const merged: TrafficPolicy = { ...(base ?? {}), ...(sub ?? {}) };
-  const portLevel = (sub?.portLevelSettings ?? base?.portLevelSettings)?.find(
-    (p) => p.port?.number === port,
+  const base = atPort(dr?.trafficPolicy, port).policy;
+  const sub = atPort(
+    subset ? dr?.subsets?.find((s) => s.name === subset)?.trafficPolicy : undefined,
+    port,
   );
-  if (portLevel) Object.assign(merged, portLevel);
-  delete (merged as { portLevelSettings?: unknown }).portLevelSettings;
-  return Object.keys(merged).length ? merged : undefined;
+  const merged: Record<string, unknown> = { ...(base ?? {}) };
+  for (const [k, v] of Object.entries(sub.policy ?? {})) if (v !== undefined) merged[k] = v;
+  if (sub.portLevel)
+    for (const k of PORT_LEVEL_FIELDS) if (sub.policy?.[k] === undefined) delete merged[k];
+  return Object.keys(merged).length ? (merged as TrafficPolicy) : undefined;
 }
 
 function serviceMetadata(svc: MeshService, port: ServicePort, subset: string): EnvoyObject {

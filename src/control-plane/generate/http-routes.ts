@@ -29,13 +29,21 @@ function stringMatcher(m: StringMatch, ignoreCase = false): EnvoyObject {
   return out;
 }
 
+/** Istio: an empty StringMatch on a header or query parameter means "present". */
+function isPresenceMatch(m: StringMatch): boolean {
+  return m.exact === undefined && m.prefix === undefined && m.regex === undefined;
+}
+
 function headerMatcher(name: string, m: StringMatch, invert = false): EnvoyObject {
   const out: EnvoyObject = { name };
-  // Istio: an empty StringMatch on a header means "present".
-  if (m.exact === undefined && m.prefix === undefined && m.regex === undefined)
-    out['present_match'] = true;
+  if (isPresenceMatch(m)) out['present_match'] = true;
   else out['string_match'] = stringMatcher(m);
-  if (invert) out['invert_match'] = true;
+  if (invert) {
+    out['invert_match'] = true;
+    // Istio's withoutHeaders: a missing header is an empty one, so it does not match the value
+    // and the inverted matcher holds (Envoy ignores an absent header otherwise: no match).
+    if (!isPresenceMatch(m)) out['treat_missing_header_as_empty'] = true;
+  }
   return out;
 }
 
@@ -56,10 +64,11 @@ function routeMatch(m: HttpMatch | undefined): EnvoyObject {
   if (m?.authority) headers.push(headerMatcher(':authority', m.authority as StringMatch));
   if (m?.scheme) headers.push(headerMatcher(':scheme', m.scheme as StringMatch));
   if (headers.length) out['headers'] = headers;
-  const query = Object.entries(m?.queryParams ?? {}).map(([name, match]) => ({
-    name,
-    string_match: stringMatcher(match as StringMatch),
-  }));
+  const query = Object.entries(m?.queryParams ?? {}).map(([name, match]) =>
+    isPresenceMatch(match as StringMatch)
+      ? { name, present_match: true }
+      : { name, string_match: stringMatcher(match as StringMatch) },
+  );
   if (query.length) out['query_parameters'] = query;
   return out;
 }
@@ -91,11 +100,10 @@ export function destinationCluster(
 function retryPolicy(route: HttpRoute, ctx: RouteContext): EnvoyObject | undefined {
   const r = route.retries;
   const fallback = ctx.model.meshConfig.defaultHttpRetryPolicy;
-  const attempts = r ? (r.attempts ?? 2) : fallback.attempts;
-  // Istio: attempts 0 disables retries entirely.
+  // Istio (retry.ConvertPolicy): `retries` without `attempts` means 0, and 0 disables retries.
+  const attempts = r ? (r.attempts ?? 0) : fallback.attempts;
   if (attempts <= 0) return undefined;
   const policy: EnvoyObject = {
-    retry_on: r?.retryOn ?? fallback.retryOn,
     num_retries: attempts,
     retry_host_predicate: [
       {
@@ -108,24 +116,22 @@ function retryPolicy(route: HttpRoute, ctx: RouteContext): EnvoyObject | undefin
     ],
     host_selection_retry_max_attempts: 5,
   };
-  // Istio adds 503 as a retriable status when retriable-status-codes is asked for without codes.
-  const codes = (policy['retry_on'] as string)
+  if (r?.retryIgnorePreviousHosts === false) delete policy['retry_host_predicate'];
+  // Istio's parseRetryOn: integers in retryOn are status codes, and asking for one implies
+  // retriable-status-codes. Nothing adds 503 by itself: Istio 1.24 dropped it from the default.
+  const parts = (r?.retryOn || fallback.retryOn)
     .split(',')
-    .filter((c) => /^\d{3}$/.test(c))
-    .map(Number);
-  policy['retry_on'] =
-    (policy['retry_on'] as string)
-      .split(',')
-      .filter((c) => !/^\d{3}$/.test(c))
-      .join(',') || 'retriable-status-codes';
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const codes = parts.filter((p) => /^\d{3}$/.test(p)).map(Number);
+  const conditions = parts.filter((p) => !/^\d{3}$/.test(p));
   if (codes.length) {
     policy['retriable_status_codes'] = codes;
-    if (!(policy['retry_on'] as string).includes('retriable-status-codes'))
-      policy['retry_on'] += ',retriable-status-codes';
-  } else if ((policy['retry_on'] as string).includes('retriable-status-codes')) {
-    policy['retriable_status_codes'] = [503];
+    if (!conditions.includes('retriable-status-codes')) conditions.push('retriable-status-codes');
   }
+  policy['retry_on'] = conditions.join(',');
   if (r?.perTryTimeout) policy['per_try_timeout'] = toProtoDuration(r.perTryTimeout);
+  if (r?.backoff) policy['retry_back_off'] = { base_interval: toProtoDuration(r.backoff) };
   return policy;
 }
 

@@ -42,15 +42,24 @@ export function serviceDomains(svc: MeshService, port: number, proxyNamespace: s
   return names.flatMap((n) => [n, `${n}:${port}`]);
 }
 
-/** The VirtualService governing a host: an exact host beats a wildcard; first one wins (Istio). */
+/**
+ * The VirtualService governing a host: an exact host beats a wildcard, a longer wildcard a
+ * shorter one (Istio's mostSpecificWildcardVsIndex); among equals the first one wins.
+ */
 function virtualServiceFor(
   host: string,
   candidates: readonly BoundVirtualService[],
 ): BoundVirtualService | undefined {
-  return (
-    candidates.find((vs) => vs.hosts.includes(host)) ??
-    candidates.find((vs) => vs.hosts.some((h) => isWildcard(h) && hostMatches(h, host)))
-  );
+  const exact = candidates.find((vs) => vs.hosts.includes(host));
+  if (exact) return exact;
+  let best: { vs: BoundVirtualService; length: number } | undefined;
+  for (const vs of candidates) {
+    for (const h of vs.hosts) {
+      if (isWildcard(h) && hostMatches(h, host) && (!best || h.length > best.length))
+        best = { vs, length: h.length };
+    }
+  }
+  return best?.vs;
 }
 
 function catchAllVirtualHost(model: MeshModel): EnvoyObject {
@@ -83,8 +92,11 @@ export function sidecarHttpProxyRoute(node: ProxyNode, model: MeshModel): NamedR
     for (const port of svc.ports) {
       if (!isHttpProtocol(port.protocol)) continue;
       const ctx: RouteContext = { model, port: port.port, gateway: MESH_GATEWAY };
-      const routes = vs
-        ? translateHttpRoutes(vs, ctx)
+      // A VirtualService none of whose matches apply to this port does not govern it: Istio
+      // builds no virtual host from it there, and the service keeps its default route.
+      const fromVs = vs ? translateHttpRoutes(vs, ctx) : [];
+      const routes = fromVs.length
+        ? fromVs
         : [defaultRoute(clusterName('outbound', port.port, '', svc.hostname), ctx)];
       // Envoy refuses a domain in two virtual hosts; the first service to claim one keeps it.
       const domains = serviceDomains(svc, port.port, node.namespace).filter((d) => !seen.has(d));

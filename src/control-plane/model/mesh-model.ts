@@ -144,20 +144,22 @@ export class MeshModel {
 
   /**
    * The DestinationRule for a host as seen from a proxy's namespace: Istio looks in the proxy's
-   * namespace, then the service's, then the root namespace; an exact host beats a wildcard.
+   * namespace, then the service's, then the root namespace (and nowhere else); within one, an
+   * exact host beats a wildcard and a longer wildcard a shorter one.
    */
   destinationRuleFor(hostname: string, proxyNamespace: string): BoundDestinationRule | undefined {
     const service = this.services.get(hostname);
     const order = [proxyNamespace, service?.namespace, this.meshConfig.rootNamespace];
     const candidates = this.destinationRules.filter(
       (dr) =>
+        order.includes(dr.resource.metadata.namespace) &&
         hostMatches(dr.host, hostname) &&
         isExportedTo(dr.spec.exportTo ?? ['*'], dr.resource.metadata.namespace, proxyNamespace),
     );
     const rank = (dr: BoundDestinationRule): number => {
       const nsRank = order.indexOf(dr.resource.metadata.namespace);
       const specificity = isWildcard(dr.host) ? 1000 - dr.host.length : 0;
-      return (nsRank < 0 ? order.length : nsRank) * 10000 + specificity;
+      return nsRank * 10000 + specificity;
     };
     let best: BoundDestinationRule | undefined;
     for (const dr of candidates) if (!best || rank(dr) < rank(best)) best = dr;

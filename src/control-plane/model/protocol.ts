@@ -36,18 +36,33 @@ export function parseProtocol(name: string | undefined): Protocol | undefined {
   return BY_NAME[name.toLowerCase()];
 }
 
-/** Kubernetes Service port → protocol (Istio's protocol selection). */
+// Ports Istio never sniffs: unnamed, they are TCP (SMTP, DNS, MySQL, MongoDB).
+const WELL_KNOWN_TCP_PORTS: ReadonlySet<number> = new Set([25, 53, 3306, 27017]);
+
+/**
+ * Kubernetes Service port → protocol, as Istio's kube.ConvertProtocol: appProtocol replaces the
+ * port name when set; `grpc-web…` is gRPC-Web; otherwise the part before the first `-` names it.
+ */
 export function protocolOfServicePort(port: {
   name?: string;
   appProtocol?: string;
   protocol?: string;
+  port?: number;
 }): Protocol {
   if (port.protocol === 'UDP') return 'UDP';
-  const fromApp = parseProtocol(port.appProtocol?.replace(/^kubernetes\.io\//, ''));
-  if (fromApp) return fromApp;
-  const name = port.name ?? '';
-  const prefix = name.split('-')[0] ?? '';
-  return parseProtocol(prefix) ?? 'Unsupported';
+  let name = port.name ?? '';
+  if (port.appProtocol !== undefined) {
+    // Kubernetes' standard appProtocol names.
+    if (port.appProtocol === 'kubernetes.io/h2c') return 'HTTP2';
+    if (port.appProtocol === 'kubernetes.io/ws') return 'HTTP';
+    if (port.appProtocol === 'kubernetes.io/wss') return 'HTTPS';
+    name = port.appProtocol;
+  }
+  if (name.toLowerCase().startsWith('grpc-web')) return 'GRPC-Web';
+  const p = parseProtocol(name.split('-')[0]) ?? 'Unsupported';
+  if (p === 'Unsupported' && port.port !== undefined && WELL_KNOWN_TCP_PORTS.has(port.port))
+    return 'TCP';
+  return p;
 }
 
 export function isHttpProtocol(p: Protocol): boolean {

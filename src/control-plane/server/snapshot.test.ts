@@ -10,7 +10,7 @@ import {
   rdsListener,
   routeTo,
   sampleResources,
-} from './testing.js';
+} from '../../../test/support/xds-fixtures.js';
 
 test('versions are content hashes: same content, same version, whatever the order', () => {
   const a = Snapshot.build({

@@ -18,9 +18,22 @@ export interface RequestView {
 
 type Obj = Record<string, unknown>;
 
+/**
+ * RE2 syntax that JavaScript spells differently (Istio and Envoy regexes are RE2, and config
+ * validation accepts them): leading flags `(?i)` / `(?s)`, and named groups `(?P<name>...)`.
+ */
+function fromRe2(pattern: string): { source: string; flags: string } {
+  const lead = /^\(\?([is]+)\)/.exec(pattern);
+  const flags = lead ? [...new Set(lead[1])].join('') : '';
+  const body = lead ? pattern.slice(lead[0].length) : pattern;
+  return { source: body.replace(/(^|[^\\])\(\?P</g, '$1(?<'), flags };
+}
+
+/** A regex that must match the whole value, as Envoy's safe_regex (RE2 full match). */
 export function compileRegex(pattern: string, field: string, flags = ''): RegExp {
+  const re2 = fromRe2(pattern);
   try {
-    return new RegExp(`^(?:${pattern})$`, flags);
+    return new RegExp(`^(?:${re2.source})$`, [...new Set(flags + re2.flags)].join(''));
   } catch (e) {
     throw new ConfigError(
       field,
@@ -51,7 +64,8 @@ export function compileStringMatcher(m: Obj, field: string): Predicate<string> {
   }
   const safe = m['safe_regex'] as Obj | undefined;
   if (safe && typeof safe['regex'] === 'string') {
-    const re = compileRegex(safe['regex'], `${field}.safe_regex.regex`, ignoreCase ? 'i' : '');
+    // ignore_case "has no effect for the safe_regex match" (StringMatcher docs).
+    const re = compileRegex(safe['regex'], `${field}.safe_regex.regex`);
     return (v) => re.test(v);
   }
   throw new ConfigError(
@@ -82,24 +96,36 @@ export function compileHeaderMatcher(h: Obj, field: string): Predicate<RequestVi
   const name = String(h['name'] ?? '').toLowerCase();
   if (!name) throw new ConfigError(`${field}.name`, 'a header matcher needs a name');
   const invert = h['invert_match'] === true;
-  let test: Predicate<string | undefined>;
+  const missingAsEmpty = h['treat_missing_header_as_empty'] === true;
+  /** present_match's value (true also for a matcher without specifier); else undefined. */
+  let presence: boolean | undefined;
+  let test: Predicate<string>;
   if (h['string_match']) {
-    const sm = compileStringMatcher(h['string_match'] as Obj, `${field}.string_match`);
-    test = (v) => v !== undefined && sm(v);
+    test = compileStringMatcher(h['string_match'] as Obj, `${field}.string_match`);
   } else if (h['present_match'] !== undefined) {
     const want = h['present_match'] === true;
-    test = (v) => (v !== undefined) === want;
+    presence = want;
+    test = () => want;
   } else if (typeof h['exact_match'] === 'string') {
     const want = h['exact_match'];
     test = (v) => v === want;
   } else if (typeof h['prefix_match'] === 'string') {
     const want = h['prefix_match'];
-    test = (v) => v !== undefined && v.startsWith(want);
+    test = (v) => v.startsWith(want);
   } else {
     // No match specifier: Envoy treats it as "header present".
-    test = (v) => v !== undefined;
+    presence = true;
+    test = () => true;
   }
-  return (req) => test(headerValue(req, name)) !== invert;
+  return (req) => {
+    const v = headerValue(req, name);
+    if (v === undefined && !missingAsEmpty) {
+      // Envoy (HeaderMatcher docs, treat_missing_header_as_empty): an absent header is ignored,
+      // so only a present_match can hold, and invert_match flips which one.
+      return presence !== undefined && presence === invert;
+    }
+    return test(v ?? '') !== invert;
+  };
 }
 
 function queryParam(query: string, name: string): string | undefined {
@@ -145,11 +171,8 @@ export function compileRouteMatch(m: Obj, field: string): Predicate<RequestView>
     const want = norm(m['path']);
     pathTest = (p) => norm(p) === want;
   } else if (m['safe_regex']) {
-    const re = compileRegex(
-      String((m['safe_regex'] as Obj)['regex']),
-      `${field}.safe_regex.regex`,
-      caseSensitive ? '' : 'i',
-    );
+    // case_sensitive is "ignored for safe_regex matching" (RouteMatch docs).
+    const re = compileRegex(String((m['safe_regex'] as Obj)['regex']), `${field}.safe_regex.regex`);
     pathTest = (p) => re.test(p);
   } else if (typeof m['path_separated_prefix'] === 'string') {
     const want = norm(m['path_separated_prefix']);

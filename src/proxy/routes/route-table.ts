@@ -26,6 +26,8 @@ export class RouteTable {
   private readonly suffixes: { suffix: string; vhost: VirtualHost }[] = [];
   private readonly prefixes: { prefix: string; vhost: VirtualHost }[] = [];
   private catchAll: VirtualHost | undefined;
+  /** Every domain but `*`, to refuse duplicates. */
+  private readonly domains = new Set<string>();
 
   private constructor(
     readonly name: string,
@@ -60,18 +62,19 @@ export class RouteTable {
         if (this.catchAll)
           throw new ConfigError('domains', 'only one virtual host may use the domain "*"');
         this.catchAll = vhost;
-      } else if (domain.startsWith('*')) {
-        this.suffixes.push({ suffix: domain.slice(1), vhost });
-      } else if (domain.endsWith('*')) {
-        this.prefixes.push({ prefix: domain.slice(0, -1), vhost });
-      } else {
-        if (this.exact.has(domain))
-          throw new ConfigError(
-            'domains',
-            `domain ${JSON.stringify(domain)} is in two virtual hosts`,
-          );
-        this.exact.set(domain, vhost);
+        continue;
       }
+      // Envoy refuses any domain given twice, wildcards included ("Only unique values for
+      // domains are permitted").
+      if (this.domains.has(domain))
+        throw new ConfigError(
+          'domains',
+          `domain ${JSON.stringify(domain)} is in two virtual hosts`,
+        );
+      this.domains.add(domain);
+      if (domain.startsWith('*')) this.suffixes.push({ suffix: domain.slice(1), vhost });
+      else if (domain.endsWith('*')) this.prefixes.push({ prefix: domain.slice(0, -1), vhost });
+      else this.exact.set(domain, vhost);
     }
   }
 

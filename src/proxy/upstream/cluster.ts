@@ -62,7 +62,13 @@ export class Cluster {
   inherit(previous: Cluster): void {
     if (this.config.type === 'EDS' && previous.assignment) this.setAssignment(previous.assignment);
     if (poolSignature(previous.config) === poolSignature(this.config)) {
-      for (const [key, pool] of previous.pools) if (this.byKey.has(key)) this.pools.set(key, pool);
+      // Original destinations come back on demand, so their pools all carry over; a pool whose
+      // host is gone is closed here, as previous.close() no longer sees it.
+      const keepAll = this.config.type === 'ORIGINAL_DST';
+      for (const [key, pool] of previous.pools) {
+        if (keepAll || this.byKey.has(key)) this.pools.set(key, pool);
+        else void pool.close().catch(() => undefined);
+      }
       previous.pools.clear();
     }
   }

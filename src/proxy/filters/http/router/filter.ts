@@ -29,6 +29,8 @@ export class Router {
   constructor(
     private readonly config: RouterConfig,
     private readonly clusters: ClusterManager,
+    /** Envoy's server_header_transformation OVERWRITE (its default): responses say who served them. */
+    private readonly serverName: string,
   ) {}
 
   private upstreamHeaders(stream: HttpStream, authority: string, attempt: number): string[] {
@@ -110,6 +112,7 @@ export class Router {
           shouldRetryStatus: (status) =>
             attempt < maxAttempts && policy !== undefined && retriableStatus(policy, status),
           decorateHeaders: (_status, headers) => {
+            headers['server'] = this.serverName;
             if (!this.config.suppressEnvoyHeaders) {
               headers['x-envoy-upstream-service-time'] = String(
                 Math.round(performance.now() - started),

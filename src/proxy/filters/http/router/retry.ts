@@ -12,7 +12,8 @@ export function retriableError(policy: RetryPolicy, err: ProxyError): boolean {
         on.has('connect-failure') || on.has('5xx') || on.has('gateway-error') || on.has('reset')
       );
     case 'UC':
-      return on.has('reset') || on.has('5xx');
+      // Envoy counts an upstream reset as a 5xx, which gateway-error covers as well.
+      return on.has('reset') || on.has('5xx') || on.has('gateway-error');
     case 'UT':
       // Only a per-try timeout is retried; the route's own timeout ends the request.
       return err.code === 'ERR_PER_TRY_TIMEOUT' && (on.has('5xx') || on.has('gateway-error'));

@@ -30,7 +30,7 @@ export class HttpConnectionManager {
     private readonly deps: HcmDeps,
     private readonly listenerName: string,
   ) {
-    this.router = new Router(config.router, deps.clusters);
+    this.router = new Router(config.router, deps.clusters, config.serverName);
   }
 
   private routeTable(): RouteTable | undefined {

@@ -1,11 +1,11 @@
 // Test support for the ADS transport and its users: minimal Envoy resources in JSON form and a
 // SnapshotSource whose content a test sets by hand.
-import { typed } from '../../xds/any.js';
-import type { ProxyNode } from '../../xds/node.js';
-import { TypeUrl } from '../../xds/types.js';
-import type { SnapshotSource } from './ads-server.js';
-import { Snapshot } from './snapshot.js';
-import type { NamedResource } from './snapshot.js';
+import { typed } from '../../src/xds/any.js';
+import type { ProxyNode } from '../../src/xds/node.js';
+import { TypeUrl } from '../../src/xds/types.js';
+import type { SnapshotSource } from '../../src/control-plane/server/ads-server.js';
+import { Snapshot } from '../../src/control-plane/server/snapshot.js';
+import type { NamedResource } from '../../src/control-plane/server/snapshot.js';
 
 const ADS = { ads: {}, resource_api_version: 'V3' };
 
