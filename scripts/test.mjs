@@ -17,7 +17,8 @@ function find(dir) {
 }
 
 const only = process.argv.slice(2);
-const pick = (files) => (only.length ? files.filter((f) => only.some((o) => f.includes(o))) : files);
+const pick = (files) =>
+  only.length ? files.filter((f) => only.some((o) => f.includes(o))) : files;
 const groups = [
   { files: pick(find(path.join(root, 'src'))), concurrency: '2' },
   { files: pick(find(path.join(root, 'test'))), concurrency: '1' },
@@ -28,7 +29,14 @@ for (const { files, concurrency } of groups) {
   if (files.length === 0) continue;
   const result = spawnSync(
     process.execPath,
-    ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-timeout=180000', ...files],
+    [
+      '--import',
+      'tsx',
+      '--test',
+      `--test-concurrency=${concurrency}`,
+      '--test-timeout=180000',
+      ...files,
+    ],
     { cwd: root, stdio: 'inherit' },
   );
   if (result.status !== 0) failed = true;

@@ -31,11 +31,22 @@ function listener(routes: object[]): NamedResource {
           filters: [
             {
               name: 'envoy.filters.network.http_connection_manager',
-              typed_config: typed('envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager', {
-                stat_prefix: 'front',
-                route_config: { name: 'front', virtual_hosts: [{ name: 'all', domains: ['*'], routes }] },
-                http_filters: [{ name: 'envoy.filters.http.router', typed_config: typed('envoy.extensions.filters.http.router.v3.Router', {}) }],
-              }),
+              typed_config: typed(
+                'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
+                {
+                  stat_prefix: 'front',
+                  route_config: {
+                    name: 'front',
+                    virtual_hosts: [{ name: 'all', domains: ['*'], routes }],
+                  },
+                  http_filters: [
+                    {
+                      name: 'envoy.filters.http.router',
+                      typed_config: typed('envoy.extensions.filters.http.router.v3.Router', {}),
+                    },
+                  ],
+                },
+              ),
             },
           ],
         },
@@ -51,7 +62,20 @@ function staticCluster(port: number): NamedResource {
       name: 'app',
       type: 'STATIC',
       connect_timeout: '1s',
-      load_assignment: { cluster_name: 'app', endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } } } }] }] },
+      load_assignment: {
+        cluster_name: 'app',
+        endpoints: [
+          {
+            lb_endpoints: [
+              {
+                endpoint: {
+                  address: { socket_address: { address: '127.0.0.1', port_value: port } },
+                },
+              },
+            ],
+          },
+        ],
+      },
     },
   };
 }
@@ -73,19 +97,58 @@ before(async () => {
   app = http.createServer((_req, res) => res.end('from the app'));
   await new Promise<void>((r) => app.listen(0, '127.0.0.1', r));
   appPort = (app.address() as AddressInfo).port;
-  source = new FixedSource(resources(appPort, [{ match: { prefix: '/' }, route: { cluster: 'app' } }]));
+  source = new FixedSource(
+    resources(appPort, [{ match: { prefix: '/' }, route: { cluster: 'app' } }]),
+  );
   ads = new AdsServer({ source });
   grpcServer = new grpc.Server();
   ads.register(grpcServer);
   const grpcPort = await new Promise<number>((resolve, reject) =>
-    grpcServer.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
+    grpcServer.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) =>
+      e ? reject(e) : resolve(p),
+    ),
   );
   const dir = mkdtempSync(path.join(os.tmpdir(), 'skiff-nack-'));
   const readyFile = path.join(dir, 'ready.json');
   const [cmd = '', ...args] = SKIFF;
-  proxy = spawn(cmd, [...args, 'proxy', '--type', 'sidecar', '--name', PROXY_NAME, '--namespace', 'default', '--workload', 'nack', '--service-account', 'default', '--labels', 'app=nack', '--xds', `127.0.0.1:${grpcPort}`, '--admin-port', '0', '--ready-file', readyFile], { stdio: ['pipe', 'inherit', 'inherit'] });
-  admin = await eventually('the proxy admin address', () => existsSync(readyFile) && (JSON.parse(readFileSync(readyFile, 'utf8')) as { adminAddress: string }).adminAddress, 60_000);
-  await eventually('the proxy ready', async () => (await fetch(`http://${admin}/ready`)).ok, 60_000);
+  proxy = spawn(
+    cmd,
+    [
+      ...args,
+      'proxy',
+      '--type',
+      'sidecar',
+      '--name',
+      PROXY_NAME,
+      '--namespace',
+      'default',
+      '--workload',
+      'nack',
+      '--service-account',
+      'default',
+      '--labels',
+      'app=nack',
+      '--xds',
+      `127.0.0.1:${grpcPort}`,
+      '--admin-port',
+      '0',
+      '--ready-file',
+      readyFile,
+    ],
+    { stdio: ['pipe', 'inherit', 'inherit'] },
+  );
+  admin = await eventually(
+    'the proxy admin address',
+    () =>
+      existsSync(readyFile) &&
+      (JSON.parse(readFileSync(readyFile, 'utf8')) as { adminAddress: string }).adminAddress,
+    60_000,
+  );
+  await eventually(
+    'the proxy ready',
+    async () => (await fetch(`http://${admin}/ready`)).ok,
+    60_000,
+  );
 });
 
 after(async () => {
@@ -119,20 +182,39 @@ test('an invalid resource is NACKed with its reason and the last good config kee
 
   // A route whose regex does not compile: the control plane's validation would never let this
   // through, so the test's own ADS server sends it.
-  source.set(resources(appPort, [{ match: { safe_regex: { regex: '(unclosed' } }, route: { cluster: 'app' } }]));
+  source.set(
+    resources(appPort, [
+      { match: { safe_regex: { regex: '(unclosed' } }, route: { cluster: 'app' } },
+    ]),
+  );
   ads.push('bad listener');
   const nack = await eventually('the NACK', () => ldsStatus()?.nack);
-  assert.match(nack.message, /^Listener front\.filter_chains\[0\]\..*safe_regex\.regex: regex "\(unclosed" does not compile/);
+  assert.match(
+    nack.message,
+    /^Listener front\.filter_chains\[0\]\..*safe_regex\.regex: regex "\(unclosed" does not compile/,
+  );
   assert.equal(ldsStatus()?.ackedVersion, goodVersion, 'the proxy still runs the good version');
   for (let i = 0; i < 20; i++) assert.equal(await call(), '200 from the app');
-  const dump = await getJson<{ configs: { dynamic_listeners?: { active_state: { version_info: string } }[] }[] }>(`http://${admin}/config_dump`);
+  const dump = await getJson<{
+    configs: { dynamic_listeners?: { active_state: { version_info: string } }[] }[];
+  }>(`http://${admin}/config_dump`);
   const listeners = dump.configs.find((c) => c.dynamic_listeners)?.dynamic_listeners ?? [];
   assert.equal(listeners[0]?.active_state.version_info, goodVersion);
 
   // The next good version is taken.
-  source.set(resources(appPort, [{ match: { prefix: '/' }, direct_response: { status: 200, body: { inline_string: 'second good version' } } }]));
+  source.set(
+    resources(appPort, [
+      {
+        match: { prefix: '/' },
+        direct_response: { status: 200, body: { inline_string: 'second good version' } },
+      },
+    ]),
+  );
   ads.push('good listener');
-  await eventually('the second good version serving', async () => (await call()) === '200 second good version');
+  await eventually(
+    'the second good version serving',
+    async () => (await call()) === '200 second good version',
+  );
   const lds = ldsStatus();
   assert.equal(lds?.ackedVersion, lds?.sentVersion);
 });

@@ -8,7 +8,16 @@ import { after, before, describe, test } from 'node:test';
 import type { ProxyStatus } from '../src/control-plane/server/ads-server.js';
 import type { Mesh } from '../src/launcher/mesh.js';
 import { startMesh } from '../src/launcher/mesh.js';
-import { IDLE_APP, SKIFF, VERSION_SERVER, closeAgent, eventually, getJson, tempTree, viaProxy } from './support/skiff.js';
+import {
+  IDLE_APP,
+  SKIFF,
+  VERSION_SERVER,
+  closeAgent,
+  eventually,
+  getJson,
+  tempTree,
+  viaProxy,
+} from './support/skiff.js';
 
 const workload = (name: string, labels: string, command: string, ports: boolean) => `
 apiVersion: skiff.dev/v1alpha1
@@ -72,13 +81,26 @@ describe('the spine through real sidecars', { timeout: 300_000 }, () => {
   const get = () => viaProxy(outbound, 'http://echo:9080/');
 
   before(async () => {
-    dir = tempTree('skiff-spine-', { 'mesh.yaml': MESH, 'routing.yaml': split(80, 20), 'server.mjs': VERSION_SERVER, 'idle.mjs': IDLE_APP });
-    mesh = await startMesh({ dir: '.', cwd: dir, skiffCommand: SKIFF, ingressPort: 0, startTimeoutMs: 120_000 });
+    dir = tempTree('skiff-spine-', {
+      'mesh.yaml': MESH,
+      'routing.yaml': split(80, 20),
+      'server.mjs': VERSION_SERVER,
+      'idle.mjs': IDLE_APP,
+    });
+    mesh = await startMesh({
+      dir: '.',
+      cwd: dir,
+      skiffCommand: SKIFF,
+      ingressPort: 0,
+      startTimeoutMs: 120_000,
+    });
     const client = mesh.record.instances.find((i) => i.workloadName === 'client');
     assert.ok(client, 'the client instance is in the mesh record');
     outbound = client.outboundPort;
     // Every proxy (three sidecars and the gateway) has acknowledged its config.
-    await eventually('all proxies synced', async () => synced(await getJson(`http://${mesh.record.controlPlane.httpAddress}/debug/syncz`), 4));
+    await eventually('all proxies synced', async () =>
+      synced(await getJson(`http://${mesh.record.controlPlane.httpAddress}/debug/syncz`), 4),
+    );
   });
 
   after(async () => {
@@ -103,7 +125,10 @@ describe('the spine through real sidecars', { timeout: 300_000 }, () => {
     await Promise.all(Array.from({ length: 8 }, worker));
     assert.equal(counts.other, 0);
     const share = counts.v1 / total;
-    assert.ok(Math.abs(share - 0.8) <= 0.05, `v1 got ${(share * 100).toFixed(1)}% of ${total} (${JSON.stringify(counts)})`);
+    assert.ok(
+      Math.abs(share - 0.8) <= 0.05,
+      `v1 got ${(share * 100).toFixed(1)}% of ${total} (${JSON.stringify(counts)})`,
+    );
   });
 
   test('rewriting the file to 0/100 moves every request to v2 within 2 s, none failing', async () => {
@@ -114,7 +139,12 @@ describe('the spine through real sidecars', { timeout: 300_000 }, () => {
         const at = Date.now();
         try {
           const r = await get();
-          results.push({ at, version: r.body.split(' ')[0] ?? '', ok: r.status === 200, detail: `${r.status} ${r.body}` });
+          results.push({
+            at,
+            version: r.body.split(' ')[0] ?? '',
+            ok: r.status === 200,
+            detail: `${r.status} ${r.body}`,
+          });
         } catch (e) {
           results.push({ at, version: '', ok: false, detail: String(e) });
         }
@@ -124,7 +154,10 @@ describe('the spine through real sidecars', { timeout: 300_000 }, () => {
     await eventually('traffic before the change', () => results.length >= 200);
     const changedAt = Date.now();
     writeFileSync(path.join(dir, 'routing.yaml'), split(0, 100));
-    await eventually('2.5 s of traffic after the change', () => Date.now() - changedAt > 2500 && results.at(-1)!.at - changedAt > 2500);
+    await eventually(
+      '2.5 s of traffic after the change',
+      () => Date.now() - changedAt > 2500 && results.at(-1)!.at - changedAt > 2500,
+    );
     running = false;
     await Promise.all(workers);
     const failures = results.filter((r) => !r.ok);
@@ -133,7 +166,9 @@ describe('the spine through real sidecars', { timeout: 300_000 }, () => {
     assert.deepEqual(lateV1, [], 'every request started 2 s after the change went to v2');
     const lastV1 = results.filter((r) => r.version === 'echo-v1').at(-1);
     const switchMs = lastV1 ? Math.max(0, lastV1.at - changedAt) : 0;
-    console.log(`# switch to 0/100 took effect ${switchMs} ms after the file was written (${results.length} requests, 0 failed)`);
+    console.log(
+      `# switch to 0/100 took effect ${switchMs} ms after the file was written (${results.length} requests, 0 failed)`,
+    );
   });
 
   test('proxies keep serving while the control plane is away, and resync when it is back', async () => {
@@ -142,7 +177,9 @@ describe('the spine through real sidecars', { timeout: 300_000 }, () => {
     await cp.stop();
     const admin = mesh.record.instances.find((i) => i.workloadName === 'client')!.adminPort;
     await eventually('the client sidecar sees the control plane gone', async () => {
-      const info = await getJson<{ xds: { connected: boolean } }>(`http://127.0.0.1:${admin}/server_info`);
+      const info = await getJson<{ xds: { connected: boolean } }>(
+        `http://127.0.0.1:${admin}/server_info`,
+      );
       return !info.xds.connected;
     });
     for (let i = 0; i < 100; i++) {
@@ -151,9 +188,20 @@ describe('the spine through real sidecars', { timeout: 300_000 }, () => {
     }
     cp.start();
     // The restarted control plane has lost its connections; the proxies come back on their own.
-    await eventually('all proxies reconnected and synced', async () => synced(await getJson(`http://${mesh.record.controlPlane.httpAddress}/debug/syncz`), 4), 60_000);
+    await eventually(
+      'all proxies reconnected and synced',
+      async () =>
+        synced(await getJson(`http://${mesh.record.controlPlane.httpAddress}/debug/syncz`), 4),
+      60_000,
+    );
     // And they follow config again: back to 100/0.
     writeFileSync(path.join(dir, 'routing.yaml'), split(100, 0));
-    await eventually('traffic follows the new split', async () => (await get()).body.startsWith('echo-v1 ') && (await get()).body.startsWith('echo-v1 ') && (await get()).body.startsWith('echo-v1 '));
+    await eventually(
+      'traffic follows the new split',
+      async () =>
+        (await get()).body.startsWith('echo-v1 ') &&
+        (await get()).body.startsWith('echo-v1 ') &&
+        (await get()).body.startsWith('echo-v1 '),
+    );
   });
 });

@@ -10,12 +10,7 @@ import type {
   SnapshotSource,
   TypeStatus,
 } from '../src/control-plane/server/ads-server.js';
-import {
-  FixedSource,
-  edsCluster,
-  endpoints,
-  sampleResources,
-} from './support/xds-fixtures.js';
+import { FixedSource, edsCluster, endpoints, sampleResources } from './support/xds-fixtures.js';
 import type { Resources } from './support/xds-fixtures.js';
 import { XdsClient } from '../src/proxy/xds-client/xds-client.js';
 import { adsServiceDefinition, resourceNameOf } from '../src/xds/ads-service.js';

@@ -29,14 +29,14 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   const clusters = new ClusterManager();
   const routes = new RouteStore();
   const listeners = new ListenerManager({ routes, clusters, log });
-  let xds: XdsClient | undefined;
-  const config = new ConfigManager({
+  // The two refer to each other: updates flow in through the client, subscriptions flow back.
+  const config: ConfigManager = new ConfigManager({
     clusters,
     listeners,
     routes,
-    subscribe: (typeUrl, names) => xds?.subscribe(typeUrl, names),
+    subscribe: (typeUrl, names) => xds.subscribe(typeUrl, names),
   });
-  xds = new XdsClient({
+  const xds: XdsClient = new XdsClient({
     address: opts.xdsAddress,
     node: toEnvoyNode(opts.node),
     onResources: (typeUrl, resources, version) => config.onResources(typeUrl, resources, version),
@@ -69,7 +69,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     ready: () => config.ready(),
     close: () => {
       closed ??= (async () => {
-        xds?.stop();
+        xds.stop();
         await listeners.close(DRAIN_MS);
         await clusters.close();
         await admin.close();

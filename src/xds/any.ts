@@ -32,9 +32,17 @@ export class ProtoShapeError extends Error {
  * (well-known types converted from their JSON form). Throws ProtoShapeError naming the first
  * key that the type does not have.
  */
-export function toProtoForm(type: protobuf.Type, value: unknown, fieldPath = ''): Record<string, unknown> {
+export function toProtoForm(
+  type: protobuf.Type,
+  value: unknown,
+  fieldPath = '',
+): Record<string, unknown> {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new ProtoShapeError(type.fullName, fieldPath, `expected an object, got ${describe(value)}`);
+    throw new ProtoShapeError(
+      type.fullName,
+      fieldPath,
+      `expected an object, got ${describe(value)}`,
+    );
   }
   const record = value as Record<string, unknown>;
   if (type.fullName === '.google.protobuf.Any') {
@@ -71,7 +79,11 @@ export function toProtoForm(type: protobuf.Type, value: unknown, fieldPath = '')
       out[key] = map;
     } else if (field.repeated) {
       if (!Array.isArray(fieldValue)) {
-        throw new ProtoShapeError(type.fullName, here, `expected a list, got ${describe(fieldValue)}`);
+        throw new ProtoShapeError(
+          type.fullName,
+          here,
+          `expected a list, got ${describe(fieldValue)}`,
+        );
       }
       out[key] = fieldValue.map((item, i) => convert(item, `${here}[${i}]`));
     } else {

@@ -6,13 +6,19 @@
 import protobuf from 'protobufjs';
 
 type Wrapper = protobuf.IWrapper;
-type Converter = { fromObject(o: unknown): protobuf.Message; toObject(m: protobuf.Message, opts?: protobuf.IConversionOptions): Record<string, unknown> };
+type Converter = {
+  fromObject(o: unknown): protobuf.Message;
+  toObject(m: protobuf.Message, opts?: protobuf.IConversionOptions): Record<string, unknown>;
+};
 
 const DURATION_RE = /^(-)?(\d+)(?:\.(\d{1,9}))?s$/;
 
 export function parseProtoDuration(text: string): { seconds: number; nanos: number } {
   const m = DURATION_RE.exec(text);
-  if (!m) throw new TypeError(`invalid duration ${JSON.stringify(text)}: expected proto3 JSON form like "1.5s"`);
+  if (!m)
+    throw new TypeError(
+      `invalid duration ${JSON.stringify(text)}: expected proto3 JSON form like "1.5s"`,
+    );
   const sign = m[1] ? -1 : 1;
   const seconds = Number(m[2]);
   const nanos = m[3] ? Number(m[3].padEnd(9, '0')) : 0;
@@ -29,7 +35,8 @@ export function formatProtoDuration(seconds: number, nanos: number): string {
 
 function longToNumber(v: unknown): number {
   if (typeof v === 'number') return v;
-  if (v && typeof v === 'object' && 'toNumber' in v) return (v as { toNumber(): number }).toNumber();
+  if (v && typeof v === 'object' && 'toNumber' in v)
+    return (v as { toNumber(): number }).toNumber();
   return Number(v ?? 0);
 }
 
@@ -40,7 +47,10 @@ const durationWrapper: Wrapper = {
   toObject(this: Converter, message: protobuf.Message, options?: protobuf.IConversionOptions) {
     if (!options?.json) return this.toObject(message, options);
     const m = message as unknown as { seconds?: unknown; nanos?: number };
-    return formatProtoDuration(longToNumber(m.seconds), m.nanos ?? 0) as unknown as Record<string, unknown>;
+    return formatProtoDuration(longToNumber(m.seconds), m.nanos ?? 0) as unknown as Record<
+      string,
+      unknown
+    >;
   },
 } as Wrapper;
 
@@ -125,7 +135,16 @@ export function registerJsonWrappers(): void {
   const w = protobuf.wrappers as Record<string, Wrapper>;
   w['.google.protobuf.Duration'] = durationWrapper;
   w['.google.protobuf.Struct'] = structWrapper;
-  for (const name of ['UInt32Value', 'UInt64Value', 'Int32Value', 'Int64Value', 'BoolValue', 'StringValue', 'DoubleValue', 'FloatValue']) {
+  for (const name of [
+    'UInt32Value',
+    'UInt64Value',
+    'Int32Value',
+    'Int64Value',
+    'BoolValue',
+    'StringValue',
+    'DoubleValue',
+    'FloatValue',
+  ]) {
     w[`.google.protobuf.${name}`] = scalarWrapper();
   }
 }

@@ -43,7 +43,12 @@ export interface EnvoyNode {
 
 export const SKIFF_VERSION = '0.1.0';
 
-export function nodeId(n: { type: ProxyType; ip: string; name: string; namespace: string }): string {
+export function nodeId(n: {
+  type: ProxyType;
+  ip: string;
+  name: string;
+  namespace: string;
+}): string {
   return `${n.type}~${n.ip}~${n.name}.${n.namespace}~${n.namespace}.svc.cluster.local`;
 }
 
@@ -91,7 +96,9 @@ export function fromEnvoyNode(node: EnvoyNode | undefined): ProxyNode {
   const [podName = '', podNamespace = ''] = splitOnce(parts[2] ?? '', '.');
   const namespace = str(meta, 'NAMESPACE', podNamespace);
   const labels = (meta['LABELS'] ?? {}) as Record<string, string>;
-  const inbound = Array.isArray(meta['SKIFF_INBOUND']) ? (meta['SKIFF_INBOUND'] as InboundPort[]) : [];
+  const inbound = Array.isArray(meta['SKIFF_INBOUND'])
+    ? (meta['SKIFF_INBOUND'] as InboundPort[])
+    : [];
   const outbound = meta['SKIFF_OUTBOUND_PORT'];
   return {
     id: node.id,

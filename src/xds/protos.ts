@@ -9,7 +9,10 @@ import { registerJsonWrappers } from './json-wrappers.js';
 const require = createRequire(import.meta.url);
 const xdsPackageDir = path.dirname(require.resolve('@grpc/grpc-js-xds/package.json'));
 const protobufjsDir = path.dirname(require.resolve('protobufjs/package.json'));
-const projectProtoDir = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../proto');
+const projectProtoDir = path.resolve(
+  path.dirname(new URL(import.meta.url).pathname),
+  '../../proto',
+);
 
 /** Folders searched for imports, in order. */
 export const PROTO_INCLUDE_DIRS: readonly string[] = [

@@ -42,15 +42,30 @@ export interface Reply {
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 
 /** GET `url` through an HTTP proxy listener (forward-proxy form), as an app with HTTP_PROXY does. */
-export function viaProxy(proxyPort: number, url: string, headers: Record<string, string> = {}): Promise<Reply> {
+export function viaProxy(
+  proxyPort: number,
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<Reply> {
   const target = new URL(url);
   return new Promise((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port: proxyPort, path: url, agent, headers: { host: target.host, ...headers } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
+    const req = http.get(
+      {
+        host: '127.0.0.1',
+        port: proxyPort,
+        path: url,
+        agent,
+        headers: { host: target.host, ...headers },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
+        );
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.setTimeout(10_000, () => req.destroy(new Error(`no answer from ${url} in 10 s`)));
   });
@@ -64,7 +79,11 @@ export async function getJson<T>(url: string): Promise<T> {
 }
 
 /** Polls `check` until it returns a value other than undefined/false, or fails at the deadline. */
-export async function eventually<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 30_000): Promise<T> {
+export async function eventually<T>(
+  what: string,
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 30_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {
@@ -74,7 +93,8 @@ export async function eventually<T>(what: string, check: () => Promise<T | undef
     } catch (e) {
       lastError = e;
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
     await new Promise((r) => setTimeout(r, 25));
   }
 }
