@@ -38,7 +38,13 @@ export function checkDestinationRule(spec: DestinationRuleSpec, ctx: CheckContex
     else if (names.has(s.name)) report.error([...at, 'name'], `duplicate subset name "${s.name}"`);
     if (s.name) names.add(s.name);
     checkLabels(report, [...at, 'labels'], s.labels);
-    checkTrafficPolicy(report, [...at, 'trafficPolicy'], s.trafficPolicy);
+    // The generated subset and rule policy types are the same shape but distinct, and huge:
+    // letting TypeScript prove that structurally costs it over a minute, so assert it.
+    checkTrafficPolicy(
+      report,
+      [...at, 'trafficPolicy'],
+      s.trafficPolicy as unknown as TrafficPolicy,
+    );
   });
   if (spec.workloadSelector) {
     checkSelectorLabels(
@@ -72,7 +78,7 @@ export function checkTrafficPolicy(
   }
   if (tp.tunnel && tp.proxyProtocol)
     report.error([...path, 'proxyProtocol'], 'cannot set both tunnel and proxyProtocol', 'key');
-  checkPolicyParts(report, path, tp);
+  checkPolicyParts(report, path, tp as unknown as PortPolicy); // same shape; see above
   (tp.portLevelSettings ?? []).forEach((p, i) => {
     const at = [...path, 'portLevelSettings', i];
     if (p.port?.number === undefined) report.error([...at, 'port'], 'port is required', 'key');

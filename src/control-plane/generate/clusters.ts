@@ -70,10 +70,12 @@ function mergedPolicy(
   port: number,
 ): TrafficPolicy | undefined {
   const base = atPort(dr?.trafficPolicy, port).policy;
-  const sub = atPort(
-    subset ? dr?.subsets?.find((s) => s.name === subset)?.trafficPolicy : undefined,
-    port,
-  );
+  // The subset's generated type has the rule's shape but is distinct and huge: proving that
+  // structurally costs the compiler half a minute, so assert it.
+  const subsetPolicy = subset
+    ? dr?.subsets?.find((s) => s.name === subset)?.trafficPolicy
+    : undefined;
+  const sub = atPort(subsetPolicy as unknown as TrafficPolicy | undefined, port);
   const merged: Record<string, unknown> = { ...(base ?? {}) };
   for (const [k, v] of Object.entries(sub.policy ?? {})) if (v !== undefined) merged[k] = v;
   if (sub.portLevel)
