@@ -14,11 +14,19 @@ export function yaml(strings: TemplateStringsArray, ...values: unknown[]): strin
   return lines.map((l) => l.slice(indent)).join('\n');
 }
 
+/** Marks the warnings of checks/support.ts (features validated but not applied yet). */
+export const NOT_APPLIED = /not applied by skiff yet$/;
+
+/** Parses `text`, leaving out the "not applied yet" warnings (see `problems`). */
 export function parse(text: string, file = 'test.yaml'): ParseResult {
-  return parseConfigText(text, file);
+  const result = parseConfigText(text, file);
+  return { ...result, problems: result.problems.filter((p) => !NOT_APPLIED.test(p.message)) };
 }
 
-/** Every problem of `text`, formatted as `skiff validate` prints it. */
+/**
+ * Every problem of `text`, formatted as `skiff validate` prints it — except the "not applied
+ * yet" warnings, which support.test.ts covers: they come and go as features land.
+ */
 export function problems(text: string, file = 'test.yaml'): string[] {
   return parse(text, file).problems.map(formatProblem);
 }

@@ -22,6 +22,7 @@ import {
   checkWorkloadGroup,
 } from './checks/service-entry.js';
 import { checkSidecar } from './checks/sidecar.js';
+import { checkSupport } from './checks/support.js';
 import { checkTelemetry } from './checks/telemetry.js';
 import { checkVirtualService } from './checks/virtual-service.js';
 import { checkWorkload, normalizeWorkload, WORKLOAD_SPEC } from './checks/workload.js';
@@ -104,6 +105,7 @@ function checkBody(
       structural += checkIstioSchema({ ...doc, spec, metadata: {} }, kindOf.gvk, report);
       checkUnknownFields(kindOf.gvk, spec, report);
       if (structural === 0) ISTIO_CHECKS[kindOf.kind]?.(spec, ctx);
+      if (report.errorCount === 0 && kindOf.supported) checkSupport(kindOf.kind, spec, report);
       if (!kindOf.supported) {
         report.documentWarning(
           `${kindOf.kind} is not supported by skiff: it is validated but has no effect`,
