@@ -86,7 +86,7 @@ describe('the control plane refuses what skiff validate rejects', () => {
     assert.deepEqual(problems, await validateLines(file));
     assert.match(
       problems[0] ?? '',
-      /reviews\.yaml:5: VirtualService default\/reviews: spec\.timout: unknown field/,
+      /reviews\.yaml:6: VirtualService default\/reviews: spec\.timout: unknown field/,
     );
     const res = (await (await fetch(api('/api/v1/resources?kind=vs&name=reviews'))).json()) as {
       resources: { spec: { http: { route: { destination: { subset: string } }[] }[] } }[];
