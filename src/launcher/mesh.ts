@@ -6,6 +6,7 @@ import { loadConfigPaths } from '../config/parse.js';
 import type { ConfigResource } from '../config/resource.js';
 import { formatProblem } from '../config/resource.js';
 import type { ControlPlaneReady } from '../control-plane/options.js';
+import { APPLIED_FILE } from '../control-plane/store/config-store.js';
 import type { InstancesFile } from '../control-plane/registry/instances.js';
 import type { BackoffOptions } from './backoff.js';
 import type { ChildPaths } from './children.js';
@@ -101,6 +102,9 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
   const lock = StateLock.acquire(stateDir);
   // Records left by a launcher that died: nobody should mistake them for this mesh.
   for (const file of meshFiles) removeMeshRecord(file);
+  // A new mesh starts from its directory alone: what `skiff apply` added lives as long as the
+  // mesh that took it (a control plane restart keeps it), as a cluster's objects do.
+  rmSync(path.join(stateDir, APPLIED_FILE), { force: true });
   const ports = new PortAllocator(opts.ports);
   let plan: MeshPlan;
   try {

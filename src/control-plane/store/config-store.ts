@@ -9,6 +9,9 @@ import { resourceKey } from '../../config/resource.js';
 
 export type Origin = 'file' | 'applied';
 
+/** Where applied resources persist in the state directory (they outlive a control plane restart). */
+export const APPLIED_FILE = 'applied.json';
+
 export interface StoredResource {
   readonly resource: ConfigResource;
   readonly origin: Origin;
@@ -29,7 +32,7 @@ export class ConfigStore extends EventEmitter {
 
   constructor(stateDir: string) {
     super();
-    this.appliedFile = path.join(stateDir, 'applied.json');
+    this.appliedFile = path.join(stateDir, APPLIED_FILE);
   }
 
   async loadApplied(): Promise<void> {
