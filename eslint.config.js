@@ -3,7 +3,16 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'examples/*/dist/', 'src/config/generated/', '.skiff/'] },
+  {
+    ignores: [
+      'dist/',
+      'node_modules/',
+      'examples/*/dist/',
+      'src/config/generated/',
+      'src/xds/generated/',
+      '.skiff/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

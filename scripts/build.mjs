@@ -10,8 +10,8 @@ function run(file, args) {
   execFileSync(process.execPath, [file, ...args], { cwd: root, stdio: 'inherit' });
 }
 
-const generator = path.join(root, 'scripts/gen-istio-fields.mjs');
-if (existsSync(generator)) run(generator, []);
+run(path.join(root, 'scripts/gen-istio-fields.mjs'), []);
+run(path.join(root, 'scripts/gen-protos.mjs'), []);
 run(tsc, ['-p', 'tsconfig.build.json']);
 for (const example of readdirSync(path.join(root, 'examples'))) {
   const config = path.join(root, 'examples', example, 'tsconfig.json');

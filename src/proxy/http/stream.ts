@@ -18,6 +18,8 @@ export class HttpStream {
   attempts = 0;
   /** Set when the first byte of the response head went out. */
   responseStarted = false;
+  /** Set by the router while an upstream attempt is in flight: aborts it. */
+  abortUpstream: (() => void) | undefined;
 
   constructor(
     readonly req: IncomingMessage,

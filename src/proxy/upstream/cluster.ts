@@ -1,7 +1,7 @@
 // A cluster at run time: its hosts, their load balancer and one connection pool per host.
 // EDS updates swap the host set in place; requests already running keep the host they got.
-import { Pool } from 'undici';
-import type { Dispatcher } from 'undici';
+import { createRequire } from 'node:module';
+import type { Dispatcher, Pool as PoolType } from 'undici';
 import type { Assignment } from './assignment.js';
 import { isRoutable } from './assignment.js';
 import type { ClusterConfig } from './cluster-config.js';
@@ -11,6 +11,11 @@ import { makeLoadBalancer } from './lb/load-balancer.js';
 import { ClusterStats } from './stats.js';
 
 const UNLIMITED = 0x7fffffff;
+
+// Only undici's pool (and what it needs), not its fetch, WebSocket and cache: about 10 MB less
+// per proxy. The path is stable within the exact version pinned in package.json.
+const Pool = createRequire(import.meta.url)('undici/lib/dispatcher/pool.js') as typeof PoolType;
+type Pool = PoolType;
 
 /** Pool settings; pools carry over to a new cluster generation when these are equal. */
 function poolSignature(c: ClusterConfig): string {

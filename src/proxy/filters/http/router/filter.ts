@@ -112,11 +112,17 @@ export class Router {
           shouldRetryStatus: (status) =>
             attempt < maxAttempts && policy !== undefined && retriableStatus(policy, status),
           decorateHeaders: (_status, headers) => {
-            headers['server'] = this.serverName;
+            // Envoy's OVERWRITE: the upstream's own server header gives way to ours.
+            for (let i = 0; i < headers.length; i += 2) {
+              if (headers[i]?.length === 6 && headers[i]?.toLowerCase() === 'server') {
+                headers.splice(i, 2);
+                break;
+              }
+            }
+            headers.push('server', this.serverName);
             if (!this.config.suppressEnvoyHeaders) {
-              headers['x-envoy-upstream-service-time'] = String(
-                Math.round(performance.now() - started),
-              );
+              const ms = Math.round(performance.now() - started);
+              headers.push('x-envoy-upstream-service-time', String(ms));
             }
           },
         });

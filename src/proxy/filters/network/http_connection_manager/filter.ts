@@ -77,24 +77,24 @@ export class HttpConnectionManager {
     const stats = this.deps.stats;
     stats.downstream_rq_total++;
     stats.downstream_rq_active++;
+    const view = this.view(req);
+    const stream =
+      view instanceof ProxyError
+        ? new HttpStream(req, res, fallbackView(req), [], this.listenerName)
+        : new HttpStream(req, res, view, this.addedHeaders(req), this.listenerName);
+    // One listener per request: stats, and an upstream attempt to cancel if the client left.
     res.once('close', () => {
       stats.downstream_rq_active--;
       stats.recordStatus(res.statusCode);
+      if (!res.writableFinished) {
+        stream.responseFlags.add('DC');
+        stream.abortUpstream?.();
+      }
     });
-    const view = this.view(req);
     if (view instanceof ProxyError) {
-      const fallback: RequestView = {
-        method: req.method ?? 'GET',
-        scheme: 'http',
-        authority: '',
-        path: '/',
-        query: '',
-        headers: req.headers,
-      };
-      this.reply(new HttpStream(req, res, fallback, [], this.listenerName), view);
+      this.reply(stream, view);
       return;
     }
-    const stream = new HttpStream(req, res, view, this.addedHeaders(req), this.listenerName);
     void this.run(stream).catch((e: unknown) => this.reply(stream, e as Error));
   }
 
@@ -138,6 +138,17 @@ export class HttpConnectionManager {
     if (!stream.req.complete) stream.req.resume();
     sendLocalReply(stream, reply, this.config.serverName);
   }
+}
+
+function fallbackView(req: IncomingMessage): RequestView {
+  return {
+    method: req.method ?? 'GET',
+    scheme: 'http',
+    authority: '',
+    path: '/',
+    query: '',
+    headers: req.headers,
+  };
 }
 
 function redirectLocation(
