@@ -20,7 +20,10 @@ const only = process.argv.slice(2);
 const pick = (files) =>
   only.length ? files.filter((f) => only.some((o) => f.includes(o))) : files;
 const groups = [
-  { files: pick([...find(path.join(root, 'src')), ...find(path.join(root, 'bench'))]), concurrency: '2' },
+  {
+    files: pick([...find(path.join(root, 'src')), ...find(path.join(root, 'bench'))]),
+    concurrency: '2',
+  },
   { files: pick(find(path.join(root, 'test'))), concurrency: '1' },
 ];
 
