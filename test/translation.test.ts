@@ -222,7 +222,7 @@ class CompiledProxy {
         host: undefined,
       };
     const cluster = action.pickCluster();
-    const host = this.clusters.get(cluster)?.chooseHost(req.authority)?.key;
+    const host = this.clusters.get(cluster)?.chooseHost({ authority: req.authority })?.key;
     return { kind: 'forward', routeName: hit.route.name, action, cluster, host };
   }
 

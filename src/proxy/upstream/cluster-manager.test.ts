@@ -80,7 +80,9 @@ test('an EDS update swaps the hosts; hosts that stay keep their counters', () =>
     kept,
   );
   // The load balancer sees the new set.
-  const picked = new Set(Array.from({ length: 4 }, () => m.get('a')?.chooseHost('a')?.port));
+  const picked = new Set(
+    Array.from({ length: 4 }, () => m.get('a')?.chooseHost({ authority: 'a' })?.port),
+  );
   assert.deepEqual([...picked].sort(), [2, 3]);
   // Unhealthy endpoints are not hosts.
   m.applyAssignments(
@@ -139,12 +141,15 @@ test('ORIGINAL_DST clusters route to the authority, port 80 by default', () => {
     }),
   ]);
   const c = m.get('PassthroughCluster');
-  assert.equal(c?.chooseHost('example.com:8080')?.key, 'example.com:8080');
-  assert.equal(c?.chooseHost('example.com')?.key, 'example.com:80');
-  assert.equal(c?.chooseHost('[::1]:9')?.key, '[::1]:9');
+  assert.equal(c?.chooseHost({ authority: 'example.com:8080' })?.key, 'example.com:8080');
+  assert.equal(c?.chooseHost({ authority: 'example.com' })?.key, 'example.com:80');
+  assert.equal(c?.chooseHost({ authority: '[::1]:9' })?.key, '[::1]:9');
   // The same destination is the same host (its pool and counters).
-  assert.equal(c?.chooseHost('example.com:8080'), c?.chooseHost('example.com:8080'));
-  assert.equal(c?.chooseHost(''), undefined);
+  assert.equal(
+    c?.chooseHost({ authority: 'example.com:8080' }),
+    c?.chooseHost({ authority: 'example.com:8080' }),
+  );
+  assert.equal(c?.chooseHost({ authority: '' }), undefined);
 });
 
 test('regression: a changed cluster closes the pools of hosts it no longer has', () => {
@@ -171,7 +176,7 @@ test('regression: a changed cluster closes the pools of hosts it no longer has',
     });
   m.applyClusters([inbound(1)]);
   const before = m.get('inbound|9080||');
-  const host = before?.chooseHost('x');
+  const host = before?.chooseHost({ authority: 'x' });
   assert.ok(before && host);
   const pool = before.dispatcher(host) as unknown as { closed: boolean };
   // The app moved to another port (same pool settings): the old host's pool must not leak.
@@ -184,7 +189,7 @@ test('pools carry over to a changed cluster for hosts it keeps, and for original
   const m = manager();
   m.applyClusters([eds('a')]);
   m.applyAssignments(cla('a', 1));
-  const host = m.get('a')?.chooseHost('a');
+  const host = m.get('a')?.chooseHost({ authority: 'a' });
   assert.ok(host);
   const pool = m.get('a')?.dispatcher(host);
   m.applyClusters([eds('a', { metadata: { filter_metadata: { istio: { subset: 'x' } } } })]);
@@ -201,11 +206,11 @@ test('pools carry over to a changed cluster for hosts it keeps, and for original
       ...extra,
     });
   m.applyClusters([odst('1s')]);
-  const dst = m.get('o')?.chooseHost('example.com:81');
+  const dst = m.get('o')?.chooseHost({ authority: 'example.com:81' });
   assert.ok(dst);
   const dstPool = m.get('o')?.dispatcher(dst);
   m.applyClusters([odst('1s', { metadata: { filter_metadata: { x: {} } } })]);
-  const again = m.get('o')?.chooseHost('example.com:81');
+  const again = m.get('o')?.chooseHost({ authority: 'example.com:81' });
   assert.ok(again);
   assert.equal(m.get('o')?.dispatcher(again), dstPool);
 });

@@ -22,6 +22,16 @@ function poolSignature(c: ClusterConfig): string {
   return `${c.connectTimeoutMs}|${c.thresholds.maxConnections}|${c.maxRequestsPerConnection}`;
 }
 
+/** What load balancing may look at for one request. */
+export interface HostContext {
+  /** The request's authority (ORIGINAL_DST clusters route on it). */
+  readonly authority: string;
+  /** Hosts already tried by this request (the previous_hosts retry predicate). */
+  readonly exclude?: ReadonlySet<Host>;
+  /** The route's hash_policy result, for RING_HASH and MAGLEV clusters. */
+  readonly hash?: bigint;
+}
+
 export class Cluster {
   private hostList: readonly Host[] = [];
   private byKey = new Map<string, Host>();
@@ -79,12 +89,12 @@ export class Cluster {
   }
 
   /**
-   * Picks a host. ORIGINAL_DST clusters take the destination from the request (`authority`),
-   * as Envoy's original_dst_lb_config.use_http_header does.
+   * Picks a host for one request. ORIGINAL_DST clusters take the destination from the request's
+   * authority, as Envoy's original_dst_lb_config.use_http_header does.
    */
-  chooseHost(authority: string, exclude?: ReadonlySet<Host>): Host | undefined {
-    if (this.config.type === 'ORIGINAL_DST') return this.originalDestination(authority);
-    return this.lb.pick(exclude);
+  chooseHost(ctx: HostContext): Host | undefined {
+    if (this.config.type === 'ORIGINAL_DST') return this.originalDestination(ctx.authority);
+    return this.lb.pick(ctx.exclude);
   }
 
   private originalDestination(authority: string): Host | undefined {

@@ -7,6 +7,11 @@ export interface LocalReply {
   readonly status: number;
   readonly body: string;
   readonly headers?: OutgoingHttpHeaders;
+  /**
+   * For gRPC requests: the grpc-status to answer with (a fault's grpcStatus). Without it, a
+   * local reply to a gRPC request maps `status` to a grpc-status as Envoy does.
+   */
+  readonly grpcStatus?: number;
 }
 
 export interface HttpFilter {

@@ -81,10 +81,10 @@ export class Router {
     const stats = cluster.stats;
     let lastError: ProxyError | undefined;
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-      const host = cluster.chooseHost(
-        stream.view.authority,
-        policy?.avoidPreviousHosts ? tried : undefined,
-      );
+      const host = cluster.chooseHost({
+        authority: stream.view.authority,
+        ...(policy?.avoidPreviousHosts ? { exclude: tried } : {}),
+      });
       if (!host) {
         stats.upstream_cx_none_healthy++;
         throw lastError ?? noHealthyUpstream();
