@@ -7,10 +7,19 @@ import path from 'node:path';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
 
-/** The command line that starts skiff: dist when built (as CI runs it), else tsx on the source. */
-export const SKIFF: readonly string[] = existsSync(path.join(ROOT, 'dist/src/cli/main.js'))
-  ? [process.execPath, path.join(ROOT, 'bin/skiff.js')]
-  : [process.execPath, '--import', import.meta.resolve('tsx'), path.join(ROOT, 'src/cli/main.ts')];
+/**
+ * The command line that starts skiff: dist when built (as CI runs it), else tsx on the source;
+ * SKIFF_FROM_SOURCE=1 forces the source (while dist/ may be stale).
+ */
+export const SKIFF: readonly string[] =
+  !process.env['SKIFF_FROM_SOURCE'] && existsSync(path.join(ROOT, 'dist/src/cli/main.js'))
+    ? [process.execPath, path.join(ROOT, 'bin/skiff.js')]
+    : [
+        process.execPath,
+        '--import',
+        import.meta.resolve('tsx'),
+        path.join(ROOT, 'src/cli/main.ts'),
+      ];
 
 /** An app that answers `<VERSION> <SKIFF_INSTANCE>` on PORT, and exits on SIGTERM. */
 export const VERSION_SERVER = `
