@@ -5,7 +5,7 @@ import { BenchUsageError, parseBenchArgs } from './options.js';
 
 test('defaults: every target, wrk -t1 -c32 8 s, hey 1000 req/s over 10 workers for 10 s', () => {
   const o = parseBenchArgs([]);
-  assert.deepEqual(o.targets, ['direct', 'skiff', 'nginx', 'haproxy']);
+  assert.deepEqual(o.targets, ['direct', 'skiff', 'skiff-rules', 'nginx', 'haproxy']);
   assert.deepEqual(o.settings, {
     warmupSeconds: 3,
     wrkSeconds: 8,

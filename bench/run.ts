@@ -67,10 +67,11 @@ interface Run {
 
 async function startTarget(name: TargetName, run: Run): Promise<RunningTarget> {
   const { dir, ports, cleanup, tools } = run;
-  if (name === 'skiff') {
+  if (name === 'skiff' || name === 'skiff-rules') {
     const target = await startSkiffPair({
-      dir,
+      dir: path.join(dir, name),
       cleanup,
+      rules: name === 'skiff-rules',
       ...(run.opts.profile ? { cpuProfileDir: path.join(dir, 'profiles') } : {}),
       nodeFlags: run.opts.skiffNodeFlags,
       ...(run.opts.verbose ? { echo: log } : {}),
@@ -118,7 +119,7 @@ async function runTarget(name: TargetName, run: Run): Promise<TargetResult> {
     return { name, hops: [], error: (err as Error).message };
   } finally {
     await target?.stop();
-    if (target && name === 'skiff' && run.opts.profile) profileReport(run, target);
+    if (target && name.startsWith('skiff') && run.opts.profile) profileReport(run, target);
   }
 }
 

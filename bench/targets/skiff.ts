@@ -7,6 +7,7 @@ import { defaultSkiffCommand } from '../../src/launcher/children.js';
 import { startMesh, type Mesh } from '../../src/launcher/mesh.js';
 import type { Cleanup } from '../cleanup.js';
 import { APP_FILE, writeApp } from './app.js';
+import { rulesYaml } from './rules.js';
 import { PROXIED_URL, SERVICE_HOST, SERVICE_PORT, type RunningTarget } from './types.js';
 
 export const MESH_YAML = `# Written by skiff's benchmark.
@@ -51,6 +52,8 @@ export interface SkiffOptions {
   readonly nodeFlags?: readonly string[];
   /** Each child's output line (with --verbose). */
   readonly echo?: (line: string) => void;
+  /** Load the realistic rule set of rules.ts too (the skiff-rules target). */
+  readonly rules?: boolean;
 }
 
 export interface SkiffTarget extends RunningTarget {
@@ -62,6 +65,7 @@ export async function startSkiffPair(o: SkiffOptions): Promise<SkiffTarget> {
   const meshDir = path.join(root, 'mesh');
   mkdirSync(meshDir, { recursive: true });
   writeFileSync(path.join(meshDir, 'mesh.yaml'), MESH_YAML);
+  if (o.rules) writeFileSync(path.join(meshDir, 'rules.yaml'), rulesYaml());
   writeApp(meshDir);
   const [node = process.execPath, ...rest] = defaultSkiffCommand();
   const skiffCommand = [
@@ -99,7 +103,7 @@ export async function startSkiffPair(o: SkiffOptions): Promise<SkiffTarget> {
     return pid === undefined ? [] : [pid];
   };
   return {
-    name: 'skiff',
+    name: o.rules ? 'skiff-rules' : 'skiff',
     mesh,
     load: { connectUrl: `http://127.0.0.1:${client?.outboundPort ?? 0}`, proxiedUrl: PROXIED_URL },
     hops: [

@@ -2,9 +2,16 @@
 // processes are its proxies (to read their CPU and memory), how to stop it.
 import type { LoadTarget } from '../loadgen.js';
 
-export type TargetName = 'direct' | 'skiff' | 'nginx' | 'haproxy';
+export type TargetName = 'direct' | 'skiff' | 'skiff-rules' | 'nginx' | 'haproxy';
 
-export const TARGET_NAMES: readonly TargetName[] = ['direct', 'skiff', 'nginx', 'haproxy'];
+/** skiff-rules: the skiff pair with a realistic rule set loaded (see rules.ts). */
+export const TARGET_NAMES: readonly TargetName[] = [
+  'direct',
+  'skiff',
+  'skiff-rules',
+  'nginx',
+  'haproxy',
+];
 
 /** One proxy hop: a skiff sidecar, or one nginx (master + worker), or one haproxy. */
 export interface ProxyHop {
