@@ -281,6 +281,20 @@ describe('skiff up: a mesh from a directory', () => {
     rmSync(dir, { recursive: true, force: true });
   }, HOOK_TIMEOUT);
 
+  // First, before anything else touches the mesh: startMesh resolves only once every proxy has
+  // applied the push that made the instances endpoints, so the very first requests succeed.
+  test('when startMesh resolves, the gateway already routes to every instance', async () => {
+    const url = `${gatewayUrl(record)}/hello`;
+    const versions = [];
+    for (let i = 0; i < 4; i++) {
+      const r = await get(url);
+      assert.equal(r.status, 200, r.body);
+      versions.push(/version (v\d)/.exec(r.body)?.[1]);
+    }
+    // Round robin over the two instances: both are endpoints already.
+    assert.deepEqual([...new Set(versions)].sort(), ['v1', 'v2']);
+  });
+
   test('the record lists each replica with its ports, and the gateway', () => {
     assert.deepEqual(
       record.instances.map((i) => [i.name, i.workloadName, i.namespace]),

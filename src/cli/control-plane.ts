@@ -14,6 +14,7 @@ export interface ControlPlaneFlags {
   httpPort: string;
   gatewayPort: string[];
   instances?: string;
+  meshConfig?: string;
   debounceMs: string;
   exitWithParent?: boolean;
 }
@@ -27,6 +28,7 @@ export function controlPlaneOptions(flags: ControlPlaneFlags): ControlPlaneOptio
     httpPort: parsePort(flags.httpPort, '--http-port'),
     gatewayPorts: parseGatewayPorts(flags.gatewayPort),
     ...(flags.instances ? { instancesFile: path.resolve(flags.instances) } : {}),
+    ...(flags.meshConfig ? { meshConfigFile: path.resolve(flags.meshConfig) } : {}),
     debounceMs: parseNonNegativeInt(flags.debounceMs, '--debounce-ms'),
   };
 }

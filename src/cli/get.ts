@@ -93,6 +93,9 @@ function manifest(r: ApiResource): Record<string, unknown> {
   if (r.metadata.annotations && Object.keys(r.metadata.annotations).length) {
     metadata['annotations'] = r.metadata.annotations;
   }
+  // A ConfigMap keeps its data at the top, as written.
+  if (r.kind === 'ConfigMap')
+    return { apiVersion: r.apiVersion, kind: r.kind, metadata, ...(r.spec as object) };
   return { apiVersion: r.apiVersion, kind: r.kind, metadata, spec: r.spec };
 }
 

@@ -38,6 +38,7 @@ export const KINDS: readonly KindInfo[] = [
   k('WasmPlugin', 'extensions.istio.io'),
   k('Service', '', ['svc']),
   k('Secret', ''),
+  k('ConfigMap', '', ['cm']),
   k('Workload', 'skiff.dev', ['wl']),
 ];
 

@@ -39,6 +39,7 @@ program
   .argument('<dir>')
   .option('--state-dir <dir>', 'logs, instances, control plane state (default: .skiff)')
   .option('--ingress-port <n>', 'host port of the first Gateway port (0: a free one)')
+  .option('--mesh-config <file>', "Istio's MeshConfig YAML (or the istio ConfigMap's manifest)")
   .option('--verbose', "print every process's output, prefixed [name]")
   .action(async (dir: string, flags) => finish(await (await import('./up.js')).up(dir, flags, io)));
 
@@ -52,6 +53,7 @@ program
   .option('--http-port <port>', 'HTTP API, /debug, /metrics', '15014')
   .option('--gateway-port <P=H>', 'serve Gateway port P on host port H (repeatable)', collect, [])
   .option('--instances <file>', 'running Workload instances (written by skiff up)')
+  .option('--mesh-config <file>', "Istio's MeshConfig YAML (or the istio ConfigMap's manifest)")
   .option('--debounce-ms <ms>', 'wait for config changes to settle', '100')
   .option('--exit-with-parent', 'exit when stdin closes (the launcher is gone)')
   .action(async (flags) =>

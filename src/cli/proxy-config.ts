@@ -29,6 +29,8 @@ export function adminPortOf(mesh: LocatedMesh, instance: string, namespace?: str
   const { record } = mesh;
   const gw = record.gateway;
   if (name === gw.name && (!ns || ns === gw.namespace)) return gw.adminPort;
+  const egress = record.egressGateway;
+  if (egress && name === egress.name && (!ns || ns === egress.namespace)) return egress.adminPort;
   const found = record.instances.find((i) => i.name === name && (!ns || i.namespace === ns));
   if (found) return found.adminPort;
   const known = [

@@ -9,6 +9,7 @@ import type { CliIO } from './io.js';
 export interface UpFlags {
   stateDir?: string;
   ingressPort?: string;
+  meshConfig?: string;
   verbose?: boolean;
 }
 
@@ -35,6 +36,7 @@ export async function up(dir: string, flags: UpFlags, io: CliIO): Promise<number
           ? { ingressPort: parsePort(flags.ingressPort, '--ingress-port') }
           : {}),
         ...(flags.verbose ? { echo: (line: string) => io.log(line) } : {}),
+        ...(flags.meshConfig ? { meshConfigFile: flags.meshConfig } : {}),
         allowUnready: true,
         signal: abort.signal,
       });

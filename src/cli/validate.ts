@@ -3,6 +3,7 @@
 import { FieldTableMissingError } from '../config/fields.js';
 import { loadConfigPaths } from '../config/parse.js';
 import { formatProblem } from '../config/resource.js';
+import { analyzeConfig } from '../control-plane/model/analysis.js';
 
 export interface ValidateOutput {
   log(line: string): void;
@@ -13,7 +14,9 @@ export interface ValidateOutput {
 export async function runValidate(paths: string[], out: ValidateOutput): Promise<number> {
   let problems;
   try {
-    ({ problems } = await loadConfigPaths(paths));
+    const loaded = await loadConfigPaths(paths);
+    // Then what Istio would ignore next to the rest (istioctl analyze's cross-resource checks).
+    problems = [...loaded.problems, ...analyzeConfig(loaded.resources).map((f) => f.problem)];
   } catch (err) {
     if (err instanceof FieldTableMissingError) {
       out.error(err.message);

@@ -25,9 +25,11 @@ describe('kinds', () => {
     });
   });
 
-  it('knows Service, Secret and Workload, and ignores the rest of Kubernetes', () => {
+  it('knows Service, Secret, ConfigMap and Workload, and ignores the rest of Kubernetes', () => {
     assert.deepEqual(classifyKind('v1', 'Service'), { type: 'kubernetes', kind: 'Service' });
     assert.deepEqual(classifyKind('v1', 'Secret'), { type: 'kubernetes', kind: 'Secret' });
+    // Istio's mesh config lives in a ConfigMap (validate.ts keeps only istio-system/istio).
+    assert.deepEqual(classifyKind('v1', 'ConfigMap'), { type: 'kubernetes', kind: 'ConfigMap' });
     assert.deepEqual(classifyKind('skiff.dev/v1alpha1', 'Workload'), {
       type: 'skiff',
       kind: 'Workload',
@@ -35,7 +37,6 @@ describe('kinds', () => {
     for (const [v, k] of [
       ['apps/v1', 'Deployment'],
       ['v1', 'ServiceAccount'],
-      ['v1', 'ConfigMap'],
       ['networking.k8s.io/v1', 'Ingress'],
       ['gateway.networking.k8s.io/v1', 'Gateway'],
       ['install.istio.io/v1alpha1', 'IstioOperator'],

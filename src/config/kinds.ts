@@ -34,6 +34,7 @@ export const Kind = {
   WasmPlugin: 'WasmPlugin',
   Service: 'Service',
   Secret: 'Secret',
+  ConfigMap: 'ConfigMap',
   Workload: 'Workload',
 } as const;
 export type KindName = (typeof Kind)[keyof typeof Kind];
@@ -85,6 +86,12 @@ export interface SecretSpec {
   readonly immutable?: boolean;
 }
 
+/** Kubernetes `v1 ConfigMap` (only Istio's mesh config, `istio-system/istio`, is kept). */
+export interface ConfigMapSpec {
+  readonly data: Readonly<Record<string, string>>;
+  readonly immutable?: boolean;
+}
+
 export interface WorkloadPort {
   readonly name?: string;
   readonly containerPort: number;
@@ -117,6 +124,7 @@ export interface KindSpecs {
   WasmPlugin: WasmPluginSpec;
   Service: ServiceSpec;
   Secret: SecretSpec;
+  ConfigMap: ConfigMapSpec;
   Workload: WorkloadSpec;
 }
 
@@ -150,7 +158,9 @@ const ISTIO_GROUPS = [
   'extensions.istio.io',
 ];
 const ISTIO_KINDS: ReadonlySet<string> = new Set(
-  Object.values(Kind).filter((k) => k !== Kind.Service && k !== Kind.Secret && k !== Kind.Workload),
+  Object.values(Kind).filter(
+    (k) => k !== Kind.Service && k !== Kind.Secret && k !== Kind.ConfigMap && k !== Kind.Workload,
+  ),
 );
 
 /** What skiff does with a document of a given apiVersion and kind. */
@@ -162,7 +172,10 @@ export type KindClass =
       readonly gvk: string;
       readonly supported: boolean;
     }
-  | { readonly type: 'kubernetes'; readonly kind: typeof Kind.Service | typeof Kind.Secret }
+  | {
+      readonly type: 'kubernetes';
+      readonly kind: typeof Kind.Service | typeof Kind.Secret | typeof Kind.ConfigMap;
+    }
   | { readonly type: 'skiff'; readonly kind: typeof Kind.Workload }
   /** A kind skiff does not run (Deployment, Ingress, ...): a warning, no resource. */
   | { readonly type: 'ignored' }
@@ -170,7 +183,10 @@ export type KindClass =
   | { readonly type: 'unknown'; readonly message: string };
 
 export function classifyKind(apiVersion: string, kind: string): KindClass {
-  if (apiVersion === 'v1' && (kind === Kind.Service || kind === Kind.Secret))
+  if (
+    apiVersion === 'v1' &&
+    (kind === Kind.Service || kind === Kind.Secret || kind === Kind.ConfigMap)
+  )
     return { type: 'kubernetes', kind };
   const slash = apiVersion.indexOf('/');
   const group = slash < 0 ? '' : apiVersion.slice(0, slash);

@@ -41,6 +41,11 @@ export class Reporter {
     this.push('warning', this.ctx.locator.documentLine, formatPath(field), message);
   }
 
+  /** A problem at a line found some other way (inside YAML embedded in a string value). */
+  atLine(severity: Severity, line: number, path: FieldPath, message: string): void {
+    this.push(severity, line, formatPath(path), message);
+  }
+
   private add(severity: Severity, path: FieldPath, message: string, at: LineOf): void {
     const { locator } = this.ctx;
     const line = at === 'key' ? locator.keyLine(path) : locator.valueLine(path);

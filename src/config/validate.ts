@@ -3,6 +3,7 @@
 import { checkAuthorizationPolicy } from './checks/authorization.js';
 import { checkPeerAuthentication, checkRequestAuthentication } from './checks/authentication.js';
 import type { CheckContext } from './checks/common.js';
+import { CONFIG_MAP_FIELDS, checkMeshConfigMap, normalizeConfigMap } from './checks/config-map.js';
 import { isObject } from './checks/common.js';
 import { checkDestinationRule } from './checks/destination-rule.js';
 import { checkGateway } from './checks/gateway.js';
@@ -28,6 +29,7 @@ import { checkVirtualService } from './checks/virtual-service.js';
 import { checkWorkload, normalizeWorkload, WORKLOAD_SPEC } from './checks/workload.js';
 import { checkUnknownFields, unknownFieldMessage } from './fields.js';
 import { classifyKind, Kind } from './kinds.js';
+import { isMeshConfigMap } from './mesh-config.js';
 import type { KindClass, KindName } from './kinds.js';
 import type { Locator } from './locate.js';
 import { Reporter } from './report.js';
@@ -93,7 +95,7 @@ function pruneNulls(value: unknown): unknown {
 function checkBody(
   kindOf: Exclude<KindClass, { type: 'ignored' | 'unknown' }>,
   doc: Record<string, unknown>,
-  ctx: CheckContext,
+  ctx: CheckContext & { readonly locator: Locator },
   metadataErrors: number,
 ): () => unknown {
   const { report } = ctx;
@@ -113,6 +115,15 @@ function checkBody(
       }
       return () => spec;
     case 'kubernetes':
+      if (kindOf.kind === Kind.ConfigMap) {
+        for (const [field, shape] of Object.entries(CONFIG_MAP_FIELDS)) {
+          if (doc[field] !== undefined)
+            structural += checkShape(doc[field], shape, [field], report);
+        }
+        const sink = { at: report.atLine.bind(report) };
+        if (structural === 0) checkMeshConfigMap(doc, { ...ctx, sink });
+        return () => normalizeConfigMap(doc);
+      }
       if (kindOf.kind === Kind.Secret) {
         for (const [field, shape] of Object.entries(SECRET_FIELDS)) {
           if (doc[field] !== undefined)
@@ -168,10 +179,19 @@ export function validateDocument(input: DocumentInput): DocumentResult {
     return { problems: report.problems };
   }
 
+  // Of the ConfigMaps, skiff keeps Istio's mesh config only (as istiod reads only that one).
+  if (kindOf.kind === Kind.ConfigMap && !isMeshConfigMap(name, namespace)) {
+    report.documentWarning(
+      "ignored: the only ConfigMap skiff reads is Istio's mesh config, istio-system/istio",
+    );
+    return { problems: report.problems };
+  }
   const isSecret = kindOf.kind === Kind.Secret;
   const known = isSecret
     ? ['apiVersion', 'kind', 'metadata', ...Object.keys(SECRET_FIELDS)]
-    : TOP_LEVEL;
+    : kindOf.kind === Kind.ConfigMap
+      ? ['apiVersion', 'kind', 'metadata', ...Object.keys(CONFIG_MAP_FIELDS)]
+      : TOP_LEVEL;
   for (const key of Object.keys(doc)) {
     if (!known.includes(key)) report.error([key], unknownFieldMessage(key, known), 'key');
   }
@@ -182,7 +202,7 @@ export function validateDocument(input: DocumentInput): DocumentResult {
     name,
     labels: isObject(meta['labels']) ? (meta['labels'] as Record<string, string>) : {},
   };
-  const normalize = checkBody(kindOf, doc, ctx, structural);
+  const normalize = checkBody(kindOf, doc, { ...ctx, locator }, structural);
   // Checks run field by field, not line by line: present the document's problems in line order.
   report.problems.sort((a, b) => a.line - b.line);
   if (report.errorCount > 0) return { problems: report.problems };

@@ -7,7 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { ProxyNode } from '../xds/node.js';
 import { ApiServer } from './api/http-api.js';
 import { generateResources } from './generate/index.js';
-import { DEFAULT_MESH_CONFIG } from './model/mesh-config.js';
+import { baseMeshConfig } from './mesh-config-source.js';
 import { MeshModel } from './model/mesh-model.js';
 import type { ControlPlaneOptions, ControlPlaneReady } from './options.js';
 import { InstancesSource } from './registry/instances-source.js';
@@ -32,6 +32,8 @@ function bindGrpc(server: grpc.Server, address: string): Promise<number> {
 export async function startControlPlane(opts: ControlPlaneOptions): Promise<RunningControlPlane> {
   const log =
     opts.log ?? ((line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`));
+  // A mesh config file with errors stops the start, before anything listens (as istiod).
+  const meshConfig = await baseMeshConfig(opts.meshConfigFile, log);
   await mkdir(opts.stateDir, { recursive: true });
   const store = new ConfigStore(opts.stateDir);
   await store.loadApplied();
@@ -45,12 +47,16 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
   const instances = new InstancesSource(opts.instancesFile, log);
   await instances.start();
 
-  const buildModel = () =>
-    MeshModel.build({
+  // The instances generation the model (and so the last push) was built from.
+  let instancesGeneration = 0;
+  const buildModel = () => {
+    instancesGeneration = instances.generation;
+    return MeshModel.build({
       resources: store.resources(),
       instances: instances.instances,
-      meshConfig: DEFAULT_MESH_CONFIG,
+      meshConfig,
     });
+  };
   let model = buildModel();
   const snapshotFor = (node: ProxyNode) =>
     Snapshot.build(generateResources(node, model, { gatewayPorts: opts.gatewayPorts }));
@@ -82,6 +88,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
     store,
     ads,
     log,
+    meshConfig: () => model.meshConfig,
+    instancesGeneration: () => instancesGeneration,
     configDump: (proxyId) => {
       const proxy = ads.status().find((p) => p.id === proxyId);
       if (!proxy) return undefined;

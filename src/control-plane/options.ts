@@ -16,6 +16,11 @@ export interface ControlPlaneOptions {
    * rule: P when P >= 1024, else 8000 + P.
    */
   readonly gatewayPorts: Readonly<Record<number, number>>;
+  /**
+   * Istio's MeshConfig YAML (as istiod's --meshConfig file, or the `istio` ConfigMap manifest),
+   * laid over Istio's defaults; the `istio` ConfigMap in the config overlays it in turn.
+   */
+  readonly meshConfigFile?: string;
   /** The running instances of Workloads (written by the launcher); optional. */
   readonly instancesFile?: string;
   /** Debounce for config directory changes. */

@@ -98,13 +98,18 @@ export interface ChildPaths {
   readonly instancesFile: string;
   /** The config directory as the control plane should name it (relative to the launcher's cwd). */
   readonly configArg: string;
+  /** Config skiff adds, as Istio's install does (the egress gateway's Service). */
+  readonly builtinConfig?: readonly string[];
+  /** `--mesh-config` for the control plane. */
+  readonly meshConfigFile?: string;
 }
 
 /** `skiff control-plane ...` for a plan (loopback only, the plan's ports, the gateway's ports). */
 export function controlPlaneArgs(plan: MeshPlan, paths: ChildPaths): string[] {
   const args = [
     'control-plane',
-    ...['--config', paths.configArg],
+    ...['--config', paths.configArg, ...(paths.builtinConfig ?? [])],
+    ...(paths.meshConfigFile ? ['--mesh-config', paths.meshConfigFile] : []),
     ...['--state-dir', paths.stateDir],
     ...['--instances', paths.instancesFile],
     ...['--bind', LOOPBACK],
@@ -115,7 +120,7 @@ export function controlPlaneArgs(plan: MeshPlan, paths: ChildPaths): string[] {
   return args;
 }
 
-function proxyArgs(
+export function proxyArgs(
   p: GatewayPlan | InstancePlan,
   type: 'sidecar' | 'router',
   plan: MeshPlan,

@@ -58,6 +58,8 @@ export interface MeshRecord {
   readonly controlPlane: ControlPlaneRecord;
   readonly instances: readonly InstanceRecord[];
   readonly gateway: GatewayRecord;
+  /** Istio's egress gateway, when a Gateway selects it. */
+  readonly egressGateway?: GatewayRecord;
 }
 
 export const MESH_DIR = '.skiff';

@@ -2,9 +2,11 @@
 // instance with its sidecar, and the ingress gateway, supervises them, and records the mesh.
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import { loadMeshConfigFile } from '../config/mesh-config-file.js';
 import { loadConfigPaths } from '../config/parse.js';
 import type { ConfigResource } from '../config/resource.js';
 import { formatProblem } from '../config/resource.js';
+import { analyzeConfig } from '../control-plane/model/analysis.js';
 import type { ControlPlaneReady } from '../control-plane/options.js';
 import { APPLIED_FILE } from '../control-plane/store/config-store.js';
 import type { InstancesFile } from '../control-plane/registry/instances.js';
@@ -15,10 +17,12 @@ import {
   appEnv,
   controlPlaneArgs,
   defaultSkiffCommand,
+  proxyArgs,
   resolveCommand,
   routerArgs,
   sidecarArgs,
 } from './children.js';
+import { egressInbound, egressInstance, writeEgressService } from './egress.js';
 import { ConfigRefusedError, LauncherError } from './errors.js';
 import { gatewayUrls } from './gateway.js';
 import { InstanceRunner } from './instance.js';
@@ -36,7 +40,7 @@ import {
 import type { InstancePlan, MeshPlan } from './plan.js';
 import { planMesh } from './plan.js';
 import { PortAllocator, type PortAllocatorOptions } from './ports.js';
-import { httpBase, httpOk } from './probes.js';
+import { httpBase, httpJson, httpOk } from './probes.js';
 import { SupervisedProcess, type ProcessSpec } from './process.js';
 import { StateLock } from './state-lock.js';
 import { waitFor } from './wait.js';
@@ -50,6 +54,8 @@ export interface MeshOptions {
   readonly stateDir?: string;
   /** Host port of the first Gateway server port; 0 picks a free one. */
   readonly ingressPort?: number;
+  /** Istio's MeshConfig YAML for the control plane (`--mesh-config`), checked before anything starts. */
+  readonly meshConfigFile?: string;
   /** Every child's output line, prefixed `[name] ` (the terminal, with --verbose). */
   readonly echo?: (line: string) => void;
   /** How to start skiff itself (default: defaultSkiffCommand()); tests pass a tsx form. */
@@ -93,6 +99,8 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
   // Paths in problems and in `skiff get` read best as the user would type them.
   const configArg = displayPath(path.resolve(cwd, opts.dir));
   const { resources, problems } = await loadConfigPaths([configArg]);
+  const meshConfigFile = opts.meshConfigFile ? path.resolve(cwd, opts.meshConfigFile) : undefined;
+  if (meshConfigFile) problems.push(...(await loadMeshConfigFile(meshConfigFile)).problems);
   if (problems.some((p) => p.severity === 'error')) {
     throw new ConfigRefusedError(problems.map(formatProblem));
   }
@@ -118,14 +126,26 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
     lock.release();
     throw err;
   }
+  // What Istio's install would add: the egress gateway's Service, when the gateway runs.
+  const builtinDir = path.join(stateDir, 'builtin');
+  rmSync(builtinDir, { recursive: true, force: true });
+  const egressService = plan.egress
+    ? writeEgressService(builtinDir, plan.egress, resources)
+    : undefined;
   const run = new MeshRun({
     opts,
     plan,
     resources,
-    paths: { stateDir, configArg, instancesFile: path.join(stateDir, 'instances.json') },
+    paths: {
+      stateDir,
+      configArg,
+      instancesFile: path.join(stateDir, 'instances.json'),
+      ...(egressService ? { builtinConfig: [displayPath(egressService)] } : {}),
+      ...(meshConfigFile ? { meshConfigFile } : {}),
+    },
     dir: path.resolve(cwd, opts.dir),
     meshFiles,
-    warnings: problems.map(formatProblem),
+    warnings: [...problems, ...analyzeConfig(resources).map((f) => f.problem)].map(formatProblem),
     release: () => {
       ports.release();
       lock.release();
@@ -173,6 +193,10 @@ class MeshRun implements Mesh {
   private readonly runners: InstanceRunner[] = [];
   private readonly startedAt = new Date().toISOString();
   private cpReady: ControlPlaneReady | undefined;
+  /** The egress gateway's proxy has its config: its Service has it as endpoint. */
+  private egressReady = false;
+  /** Of the instances file last written (the control plane reports the one it pushed). */
+  private instancesGeneration = 0;
   private recorded = false;
   private stopping: Promise<void> | undefined;
   private readonly env: NodeJS.ProcessEnv;
@@ -236,6 +260,19 @@ class MeshRun implements Mesh {
         ports: plan.gateway.ports,
         urls: gatewayUrls(this.init.resources, plan.gateway.ports),
       },
+      ...(plan.egress
+        ? {
+            egressGateway: {
+              name: plan.egress.name,
+              namespace: plan.egress.namespace,
+              adminPort: plan.egress.adminPort,
+              ...pid(plan.egress.name),
+              log: this.logFile(plan.egress.name),
+              ports: plan.egress.ports,
+              urls: [],
+            },
+          }
+        : {}),
     };
   }
 
@@ -249,9 +286,12 @@ class MeshRun implements Mesh {
     await this.startControlPlane();
     const gw = this.plan.gateway.name;
     this.supervise(this.skiffChild(gw, routerArgs(this.plan, this.readyFile(gw)))).start();
+    this.startEgressGateway();
     for (const runner of this.runners) runner.start();
     await this.waitForGateway();
+    await this.waitForEgressGateway();
     await this.waitForInstances();
+    await this.waitForPush();
     this.recorded = true;
     this.writeRecord();
   }
@@ -324,8 +364,45 @@ class MeshRun implements Mesh {
 
   /** The instances file the control plane watches; replaced whole, atomically. */
   private writeInstances(): void {
-    const file: InstancesFile = { instances: this.runners.map((r) => r.toInstance()) };
+    const instances = this.runners.map((r) => r.toInstance());
+    const egress = this.plan.egress;
+    if (egress) instances.push(egressInstance(egress, this.init.resources, this.egressReady));
+    const file: InstancesFile = { instances, generation: ++this.instancesGeneration };
     writeJsonAtomic(this.init.paths.instancesFile, file);
+  }
+
+  /** The egress gateway: a router announcing its server ports as its Service's target ports. */
+  private startEgressGateway(): void {
+    const egress = this.plan.egress;
+    if (!egress) return;
+    const args = proxyArgs(egress, 'router', this.plan, this.readyFile(egress.name));
+    for (const p of egressInbound(egress, this.init.resources))
+      args.push('--inbound', `${p.containerPort}:${p.name}:${p.listenPort}:${p.appPort}`);
+    const proc = this.supervise(this.skiffChild(egress.name, args));
+    // While it is down it is no endpoint of its Service; back up, it is once it has its config.
+    proc.on('exit', () => this.setEgressReady(false));
+    proc.on('start', () => {
+      if (this.egressReady || !this.recorded) return;
+      const admin = `http://${LOOPBACK}:${egress.adminPort}/ready`;
+      void waitFor(() => httpOk(admin), { timeoutMs: this.timeoutMs, what: 'the egress gateway' })
+        .then(() => this.setEgressReady(true))
+        .catch(() => undefined);
+    });
+    proc.start();
+  }
+
+  private setEgressReady(ready: boolean): void {
+    if (this.egressReady === ready || this.stopping) return;
+    this.egressReady = ready;
+    this.writeInstances();
+  }
+
+  private async waitForEgressGateway(): Promise<void> {
+    const egress = this.plan.egress;
+    if (!egress) return;
+    const admin = `http://${LOOPBACK}:${egress.adminPort}/ready`;
+    await this.waitOrExplain(egress.name, `the egress gateway (${admin})`, () => httpOk(admin));
+    this.setEgressReady(true);
   }
 
   private writeRecord(): void {
@@ -369,6 +446,31 @@ class MeshRun implements Mesh {
     );
   }
 
+  /**
+   * Ready instances are endpoints only once the control plane has read the instances file and
+   * every proxy has applied the push: until then the gateway may still answer "no healthy
+   * upstream". Waits for both.
+   */
+  private async waitForPush(): Promise<void> {
+    const want = this.instancesGeneration;
+    const proxies = this.runners.length + 1 + (this.plan.egress ? 1 : 0);
+    const everyOne = this.notReady.length === 0;
+    const url = `${httpBase(this.cpReady?.httpAddress ?? `${LOOPBACK}:${this.plan.httpPort}`)}/debug/sync`;
+    await this.waitOrExplain(
+      'control-plane',
+      'every proxy to apply the running instances',
+      async () => {
+        const sync = (await httpJson(url)) as SyncStatus | undefined;
+        return (
+          !!sync &&
+          sync.instancesGeneration >= want &&
+          (!everyOne || sync.proxies.length >= proxies) &&
+          sync.proxies.every((p) => p.settled)
+        );
+      },
+    );
+  }
+
   private async waitForInstances(): Promise<void> {
     await waitFor(() => this.runners.every((r) => r.ready), {
       timeoutMs: this.timeoutMs,
@@ -389,6 +491,12 @@ class MeshRun implements Mesh {
       `${this.notReady.length} instance(s) not ready after ${this.timeoutMs} ms:\n${lines.join('\n')}`,
     );
   }
+}
+
+/** GET /debug/sync of the control plane. */
+interface SyncStatus {
+  readonly instancesGeneration: number;
+  readonly proxies: readonly { readonly id: string; readonly settled: boolean }[];
 }
 
 function displayPath(abs: string): string {

@@ -3,6 +3,7 @@
 import path from 'node:path';
 import type { ConfigResource } from '../config/resource.js';
 import type { InboundPort } from '../xds/node.js';
+import { planEgress } from './egress.js';
 import { gatewayServerPorts, hostPortFor, INGRESS } from './gateway.js';
 import type { PortAllocator } from './ports.js';
 
@@ -46,6 +47,8 @@ export interface MeshPlan {
   readonly httpPort: number;
   readonly instances: readonly InstancePlan[];
   readonly gateway: GatewayPlan;
+  /** Istio's egress gateway, when a Gateway selects `istio: egressgateway`. */
+  readonly egress?: GatewayPlan;
 }
 
 export interface PlanOptions {
@@ -72,6 +75,7 @@ export async function planMesh(
         : await ports.reserve(wanted, `host port of the ingress gateway's port ${port}`);
     gatewayPorts.push({ port, hostPort });
   }
+  const egress = await planEgress(resources, ports);
   const grpcPort = await ports.allocate();
   const httpPort = await ports.allocate();
   const instances: InstancePlan[] = [];
@@ -109,5 +113,6 @@ export async function planMesh(
     httpPort,
     instances,
     gateway: { ...INGRESS, adminPort: await ports.allocate(), ports: gatewayPorts },
+    ...(egress ? { egress } : {}),
   };
 }

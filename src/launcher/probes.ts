@@ -28,6 +28,27 @@ export function httpOk(url: string, timeoutMs = 1000): Promise<boolean> {
   });
 }
 
+/** The JSON body of GET `url` when it answers 200 within timeoutMs, else undefined. */
+export function httpJson(url: string, timeoutMs = 1000): Promise<unknown> {
+  return new Promise((resolve) => {
+    const req = http.get(url, { agent: false, timeout: timeoutMs }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', () => resolve(undefined));
+      res.on('end', () => {
+        if (res.statusCode !== 200) return resolve(undefined);
+        try {
+          resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+        } catch {
+          resolve(undefined);
+        }
+      });
+    });
+    req.once('timeout', () => req.destroy());
+    req.once('error', () => resolve(undefined));
+  });
+}
+
 /** `http://` + address, for addresses written bare (`127.0.0.1:15014`). */
 export function httpBase(address: string): string {
   return /^https?:\/\//.test(address) ? address.replace(/\/$/, '') : `http://${address}`;

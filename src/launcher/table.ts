@@ -31,15 +31,17 @@ export function renderMeshSummary(record: MeshRecord, meshFile: string, cwd: str
     String(i.outboundPort),
     String(i.adminPort),
   ]);
-  rows.push([
-    record.gateway.name.replace(/-\d+$/, ''),
-    record.gateway.name,
-    record.gateway.namespace,
-    '-',
-    record.gateway.ports.map((p) => String(p.hostPort)).join(',') || '-',
-    '-',
-    String(record.gateway.adminPort),
-  ]);
+  for (const gw of [record.gateway, ...(record.egressGateway ? [record.egressGateway] : [])]) {
+    rows.push([
+      gw.name.replace(/-\d+$/, ''),
+      gw.name,
+      gw.namespace,
+      '-',
+      gw.ports.map((p) => String(p.hostPort)).join(',') || '-',
+      '-',
+      String(gw.adminPort),
+    ]);
+  }
   const table = renderTable(
     ['WORKLOAD', 'INSTANCE', 'NAMESPACE', 'APP', 'SIDECAR', 'OUTBOUND', 'ADMIN'],
     rows,

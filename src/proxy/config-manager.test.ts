@@ -99,7 +99,11 @@ test('CDS: one bad cluster refuses the whole update; the NACK names it and the f
   const message = await nack(
     config.onResources(
       TypeUrl.Cluster,
-      byName(eds('a', { connect_timeout: '2s' }), eds('c'), eds('bad', { lb_policy: 'MAGLEV' })),
+      byName(
+        eds('a', { connect_timeout: '2s' }),
+        eds('c'),
+        eds('bad', { lb_policy: 'LOAD_BALANCING_POLICY_CONFIG' }),
+      ),
       'v2',
     ),
   );
@@ -118,7 +122,7 @@ test('every bad resource of an update is named in the one NACK', async () => {
   const message = await nack(
     config.onResources(
       TypeUrl.Cluster,
-      byName(eds('x', { lb_policy: 'MAGLEV' }), eds('y', { type: 'REDIS' })),
+      byName(eds('x', { lb_policy: 'LOAD_BALANCING_POLICY_CONFIG' }), eds('y', { type: 'REDIS' })),
       'v1',
     ),
   );

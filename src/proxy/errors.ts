@@ -15,7 +15,14 @@ export type ResponseFlag =
   | 'FI' // fault injected
   | 'RL' // rate limited
   | 'DPE' // downstream protocol error
-  | 'UAEX'; // unauthorized (external authorization)
+  | 'UAEX' // unauthorized (external authorization)
+  | 'UR' // upstream remote reset (HTTP/2 RST_STREAM, refused stream)
+  | 'LR' // connection local reset
+  | 'SI' // stream idle timeout
+  | 'DT' // request or connection exceeded max duration
+  | 'UMSDR' // upstream request reached max stream duration
+  | 'DF' // DNS resolution failed
+  | 'NFCF'; // no filter config found (ECDS)
 
 export class ProxyError extends Error {
   constructor(
@@ -82,6 +89,36 @@ export const upstreamTimeout = (): ProxyError =>
     'UT',
     'upstream_response_timeout',
     'upstream request timeout',
+  );
+
+/** A per-try timeout (RetryPolicy.per_try_timeout) that ended the request: retries exhausted. */
+export const upstreamPerTryTimeout = (): ProxyError =>
+  new ProxyError(
+    'ERR_PER_TRY_TIMEOUT',
+    504,
+    'UT',
+    'upstream_per_try_timeout',
+    'upstream request timeout',
+  );
+
+/** HTTP/2 REFUSED_STREAM from the upstream (the refused-stream retry condition). */
+export const refusedStream = (): ProxyError =>
+  new ProxyError(
+    'ERR_UPSTREAM_REFUSED_STREAM',
+    503,
+    'UR',
+    'upstream_reset_before_response_started{remote_refused_stream_reset}',
+    `${RESET_PREFIX}remote refused stream reset`,
+  );
+
+/** Any other reset of the upstream stream by the peer (HTTP/2 RST_STREAM). */
+export const remoteReset = (): ProxyError =>
+  new ProxyError(
+    'ERR_UPSTREAM_REMOTE_RESET',
+    503,
+    'UR',
+    'upstream_reset_before_response_started{remote_reset}',
+    `${RESET_PREFIX}remote reset`,
   );
 
 export const badRequest = (detail: string): ProxyError =>

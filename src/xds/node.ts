@@ -31,6 +31,8 @@ export interface ProxyNode {
   /** Local mode: one inbound listener per container port (sidecars only). */
   readonly inbound: readonly InboundPort[];
   readonly istioVersion: string;
+  /** `region/zone/subzone` (Envoy's Node.locality); from the labels when not given. */
+  readonly locality?: string;
 }
 
 export interface EnvoyNode {
@@ -39,6 +41,21 @@ export interface EnvoyNode {
   metadata: Record<string, unknown>;
   user_agent_name?: string;
   user_agent_version?: string;
+  locality?: { region?: string; zone?: string; sub_zone?: string };
+}
+
+/**
+ * A workload's locality from its labels, as Istio reads pods': `istio-locality`
+ * (`region.zone.subzone`), else topology.kubernetes.io/region and /zone and
+ * topology.istio.io/subzone. '' when there is none.
+ */
+export function localityFromLabels(labels: Readonly<Record<string, string>>): string {
+  const explicit = labels['istio-locality'];
+  if (explicit) return explicit.split('.').join('/');
+  const region = labels['topology.kubernetes.io/region'] ?? '';
+  const zone = labels['topology.kubernetes.io/zone'] ?? '';
+  const subzone = labels['topology.istio.io/subzone'] ?? '';
+  return [region, zone, subzone].join('/').replace(/\/+$/, '');
 }
 
 export const SKIFF_VERSION = '0.1.0';
@@ -65,12 +82,16 @@ export function toEnvoyNode(n: ProxyNode): EnvoyNode {
     SKIFF_INBOUND: n.inbound.map((p) => ({ ...p })),
   };
   if (n.outboundPort !== undefined) metadata['SKIFF_OUTBOUND_PORT'] = n.outboundPort;
+  const [region = '', zone = '', subZone = ''] = (n.locality ?? localityFromLabels(n.labels)).split(
+    '/',
+  );
   return {
     id: n.id,
     cluster: n.labels['app'] ? `${n.labels['app']}.${n.namespace}` : n.workloadName,
     metadata,
     user_agent_name: 'skiff',
     user_agent_version: SKIFF_VERSION,
+    ...(region ? { locality: { region, zone, sub_zone: subZone } } : {}),
   };
 }
 
@@ -117,7 +138,18 @@ export function fromEnvoyNode(node: EnvoyNode | undefined): ProxyNode {
       appPort: Number(p.appPort),
     })),
     istioVersion: str(meta, 'ISTIO_VERSION', ''),
+    ...localityOf(node, labels),
   };
+}
+
+/** The proxy's locality: the Node's own, else its labels' (omitted when it has none). */
+function localityOf(node: EnvoyNode, labels: Record<string, string>): { locality?: string } {
+  const l = node.locality?.region
+    ? [node.locality.region, node.locality.zone ?? '', node.locality.sub_zone ?? '']
+        .join('/')
+        .replace(/\/+$/, '')
+    : localityFromLabels(labels);
+  return l ? { locality: l } : {};
 }
 
 function splitOnce(s: string, sep: string): [string, string] {

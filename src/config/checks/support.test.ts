@@ -11,18 +11,16 @@ describe('not applied yet', () => {
   it('warns at each field skiff does not apply yet, and keeps the resource', () => {
     const text = yaml`
       apiVersion: networking.istio.io/v1
-      kind: VirtualService
-      metadata: { name: ratings }
+      kind: ServiceEntry
+      metadata: { name: api }
       spec:
-        hosts: [ratings]
-        http:
-          - fault:
-              abort: { httpStatus: 500, percentage: { value: 100 } }
-            route:
-              - destination: { host: ratings }
+        hosts: [api.example.com]
+        ports: [{ number: 443, name: tls, protocol: TLS }]
+        resolution: DNS
+        subjectAltNames: [spiffe://example.com/api]
     `;
     assert.deepEqual(lines(text), [
-      'test.yaml:7: VirtualService default/ratings: spec.http[0].fault: warning: not applied by skiff yet',
+      'test.yaml:8: ServiceEntry default/api: spec.subjectAltNames: warning: not applied by skiff yet',
     ]);
     assert.equal(parseConfigText(text, 'test.yaml').resources.length, 1);
   });
@@ -48,9 +46,49 @@ describe('not applied yet', () => {
       spec:
         hosts: [reviews]
         http:
-          - match: [{ headers: { end-user: { exact: jason } } }]
-            route: [{ destination: { host: reviews, subset: v2 } }]
+          - match: [{ headers: { end-user: { exact: jason } }, sourceLabels: { app: productpage } }]
+            fault: { abort: { httpStatus: 500, percentage: { value: 1 } } }
+            corsPolicy: { allowOrigins: [{ exact: "https://example.com" }] }
+            headers: { request: { set: { x-a: b } } }
+            mirror: { host: reviews, subset: v3 }
+            mirrorPercentage: { value: 5 }
+            route: [{ destination: { host: reviews, subset: v2 }, headers: { response: { remove: [x-b] } } }]
     `;
     assert.deepEqual(lines(text), []);
+  });
+  it('tcp[] and tls[] routes and TLS PASSTHROUGH servers are applied; what they cannot use is named', () => {
+    const vs = yaml`
+      apiVersion: networking.istio.io/v1
+      kind: VirtualService
+      metadata: { name: db }
+      spec:
+        hosts: [db.example.com]
+        tcp:
+          - match: [{ port: 5432, sourceLabels: { app: api }, destinationSubnets: [10.0.0.0/8] }]
+            route: [{ destination: { host: db.example.com }, weight: 100 }]
+        tls:
+          - match: [{ port: 443, sniHosts: [db.example.com] }]
+            route: [{ destination: { host: db.example.com } }]
+    `;
+    assert.deepEqual(lines(vs), [
+      'test.yaml:7: VirtualService default/db: spec.tcp[0].match[0].destinationSubnets: warning: not applied by skiff yet',
+    ]);
+    const gw = yaml`
+      apiVersion: networking.istio.io/v1
+      kind: Gateway
+      metadata: { name: gw }
+      spec:
+        selector: { istio: ingressgateway }
+        servers:
+          - port: { number: 443, name: tls, protocol: TLS }
+            tls: { mode: PASSTHROUGH }
+            hosts: [a.example.com]
+          - port: { number: 8443, name: https, protocol: HTTPS }
+            tls: { mode: SIMPLE, credentialName: cert }
+            hosts: [b.example.com]
+    `;
+    assert.deepEqual(lines(gw), [
+      'test.yaml:11: Gateway default/gw: spec.servers[1].tls.mode: warning: not applied by skiff yet',
+    ]);
   });
 });

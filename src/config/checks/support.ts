@@ -8,42 +8,41 @@ import { isObject } from './common.js';
 /** Field paths under `spec` (`*` = every list item or map entry) that have no effect yet. */
 const NOT_APPLIED: Partial<Record<KindName, readonly string[]>> = {
   VirtualService: [
-    'http.*.fault',
-    'http.*.mirror',
-    'http.*.mirrors',
-    'http.*.mirrorPercentage',
-    'http.*.mirrorPercent',
-    'http.*.corsPolicy',
-    'http.*.headers',
-    'http.*.route.*.headers',
-    'http.*.delegate',
-    'http.*.match.*.sourceLabels',
-    'http.*.match.*.sourceNamespace',
-    'http.*.rewrite.uriRegexRewrite',
-    'http.*.redirect.derivePort',
-    'tcp',
-    'tls',
+    // A local mode tunnel names its destination by host: destination subnets have no address to
+    // match, source subnets none to come from (tcp[] and tls[] routes are applied otherwise).
+    'tcp.*.match.*.destinationSubnets',
+    'tcp.*.match.*.sourceSubnet',
+    'tls.*.match.*.destinationSubnets',
   ],
   DestinationRule: [
-    'trafficPolicy.outlierDetection',
     'trafficPolicy.tls',
-    'trafficPolicy.loadBalancer.consistentHash',
-    'trafficPolicy.loadBalancer.localityLbSetting',
-    'trafficPolicy.loadBalancer.warmupDurationSecs',
     'trafficPolicy.tunnel',
     'trafficPolicy.proxyProtocol',
-    'subsets.*.trafficPolicy.outlierDetection',
     'subsets.*.trafficPolicy.tls',
-    'subsets.*.trafficPolicy.loadBalancer.consistentHash',
-    'workloadSelector',
+    // Node sets only the keepalive idle time; libuv fixes the probe interval (1 s) and count (10).
+    'trafficPolicy.connectionPool.tcp.tcpKeepalive.probes',
+    'trafficPolicy.connectionPool.tcp.tcpKeepalive.interval',
+    'trafficPolicy.portLevelSettings.*.connectionPool.tcp.tcpKeepalive.probes',
+    'trafficPolicy.portLevelSettings.*.connectionPool.tcp.tcpKeepalive.interval',
+    'subsets.*.trafficPolicy.connectionPool.tcp.tcpKeepalive.probes',
+    'subsets.*.trafficPolicy.connectionPool.tcp.tcpKeepalive.interval',
   ],
-  Gateway: ['servers.*.tls'],
+  // TLS PASSTHROUGH servers route by SNI; terminating TLS comes with the security work.
+  Gateway: ['servers.*.tls.mode!=PASSTHROUGH', 'servers.*.tls.httpsRedirect'],
   ServiceEntry: ['subjectAltNames'],
+  // Local mode has one HTTP proxy listener and loopback listeners: no bind addresses, no capture.
+  Sidecar: [
+    'inboundConnectionPool',
+    'ingress.*.connectionPool',
+    'ingress.*.tls',
+    'ingress.*.bind',
+    'egress.*.bind',
+    'egress.*.captureMode',
+  ],
 };
 
 /** Kinds that are validated but not yet applied at all. */
 const KIND_NOT_APPLIED: ReadonlySet<KindName> = new Set<KindName>([
-  'Sidecar',
   'WorkloadGroup',
   'PeerAuthentication',
   'RequestAuthentication',
@@ -66,6 +65,13 @@ function visit(
     if (Array.isArray(value)) value.forEach((v, i) => visit(v, rest, [...at, i], found));
     else if (isObject(value))
       for (const [k, v] of Object.entries(value)) visit(v, rest, [...at, k], found);
+    return;
+  }
+  // `key!=VALUE` (last part): only a value other than VALUE is not applied.
+  const ne = head?.indexOf('!=') ?? -1;
+  if (head !== undefined && ne > 0) {
+    const key = head.slice(0, ne);
+    if (isObject(value) && key in value && value[key] !== head.slice(ne + 2)) found([...at, key]);
     return;
   }
   if (isObject(value) && head !== undefined && head in value)

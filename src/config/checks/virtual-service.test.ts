@@ -56,14 +56,19 @@ describe('VirtualService', () => {
       [`${P}10: ${VS} spec.tcp[0].route[0].weight: weight must be between 0 and 100 (got 150)`],
     ],
     [
-      'no hosts',
+      'no hosts: a delegate, whose routes cannot delegate again, without gateways or tcp',
       yaml`
+        gateways: [gw]
         http:
+        - delegate: {name: other}
+        tcp:
         - route:
           - destination: {host: reviews}
       `,
       [
-        `${P}5: ${VS} spec.hosts: at least one host is required (skiff does not support delegate VirtualServices)`,
+        `${P}6: ${VS} spec.gateways: a delegate VirtualService (no hosts) must have no gateways`,
+        `${P}8: ${VS} spec.http[0].delegate: a delegate route cannot delegate again`,
+        `${P}9: ${VS} spec.tcp: a delegate VirtualService (no hosts) must have no tcp routes`,
       ],
     ],
     [

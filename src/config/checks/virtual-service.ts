@@ -25,12 +25,36 @@ export function checkVirtualService(spec: VirtualServiceSpec, ctx: CheckContext)
   // No gateways, or `mesh` among them: the routes apply to sidecars.
   const appliesToMesh = gateways.length === 0 || gateways.includes(MESH_GATEWAY);
   const hosts = spec.hosts ?? [];
-  if (hosts.length === 0) {
-    report.error(
-      ['spec', 'hosts'],
-      'at least one host is required (skiff does not support delegate VirtualServices)',
-      'key',
-    );
+  // Without hosts a VirtualService is a delegate: only root VirtualServices' routes use it, so
+  // gateways, tcp and tls mean nothing there (istiod's delegate checks).
+  const isDelegate = hosts.length === 0;
+  if (isDelegate) {
+    if (gateways.length)
+      report.error(
+        ['spec', 'gateways'],
+        'a delegate VirtualService (no hosts) must have no gateways',
+        'key',
+      );
+    if (spec.tcp?.length)
+      report.error(
+        ['spec', 'tcp'],
+        'a delegate VirtualService (no hosts) must have no tcp routes',
+        'key',
+      );
+    if (spec.tls?.length)
+      report.error(
+        ['spec', 'tls'],
+        'a delegate VirtualService (no hosts) must have no tls routes',
+        'key',
+      );
+    (spec.http ?? []).forEach((r, i) => {
+      if (r.delegate)
+        report.error(
+          ['spec', 'http', i, 'delegate'],
+          'a delegate route cannot delegate again',
+          'key',
+        );
+    });
   }
   let hostsValid = true;
   hosts.forEach((h, i) => {

@@ -1,10 +1,13 @@
 // The control plane's HTTP API: apply/delete/get (validated exactly as `skiff validate` does),
-// and the debug endpoints (/debug/syncz for proxy-status, /debug/config_dump, /debug/configz).
+// and the debug endpoints (/debug/syncz for proxy-status, /debug/sync, /debug/config_dump,
+// /debug/configz).
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseConfigText } from '../../config/parse.js';
 import type { ConfigProblem, ConfigResource } from '../../config/resource.js';
 import { formatProblem, resourceKey } from '../../config/resource.js';
+import { analyzeConfig } from '../model/analysis.js';
+import { settled } from '../server/ads-server.js';
 import type { AdsServer } from '../server/ads-server.js';
 import type { ConfigStore } from '../store/config-store.js';
 import { resolveKindName } from './kind-names.js';
@@ -14,6 +17,10 @@ export interface ApiDeps {
   readonly ads: AdsServer;
   /** What the control plane would send a proxy now, decoded, by type URL. */
   configDump(proxyId: string): Record<string, unknown> | undefined;
+  /** The mesh config in force (istiod's /debug/mesh). */
+  meshConfig?(): unknown;
+  /** The instances-file generation the last push was built from. */
+  instancesGeneration?(): number;
   readonly log: (line: string) => void;
 }
 
@@ -100,11 +107,19 @@ export class ApiServer {
         return this.get(url.searchParams);
       case 'GET /debug/syncz':
         return this.deps.ads.status();
+      case 'GET /debug/sync':
+        // Whether every connected proxy has answered its last push (the launcher waits on it).
+        return {
+          instancesGeneration: this.deps.instancesGeneration?.() ?? 0,
+          proxies: this.deps.ads.status().map((p) => ({ id: p.id, settled: settled(p) })),
+        };
       case 'GET /debug/config_dump': {
         const dump = this.deps.configDump(url.searchParams.get('proxyID') ?? '');
         if (!dump) throw new HttpError(404, { error: 'no such proxy connected' });
         return dump;
       }
+      case 'GET /debug/mesh':
+        return this.deps.meshConfig?.() ?? {};
       case 'GET /debug/configz':
         return this.deps.store.all().map((s) => ({ ...s.resource, origin: s.origin }));
       case 'GET /debug/problems':
@@ -119,6 +134,11 @@ export class ApiServer {
     const errors = problems.filter((p) => p.severity === 'error');
     if (errors.length) throw new HttpError(422, { problems: errors.map(formatProblem) });
     const results = await this.deps.store.apply(resources);
+    // What Istio would ignore now, next to the config in force: reported when it involves these.
+    const keys = new Set(resources.map(resourceKey));
+    const findings = analyzeConfig(this.deps.store.resources()).filter((f) =>
+      f.resources.some((k) => keys.has(k)),
+    );
     return {
       applied: results.map(({ resource: r, action }) => ({
         kind: r.kind,
@@ -126,7 +146,7 @@ export class ApiServer {
         name: r.metadata.name,
         action,
       })),
-      warnings: problems.map(formatProblem),
+      warnings: [...problems, ...findings.map((f) => f.problem)].map(formatProblem),
     };
   }
 

@@ -13,6 +13,7 @@ const SHORT: Readonly<Record<string, KindName>> = {
   ra: 'RequestAuthentication',
   ap: 'AuthorizationPolicy',
   svc: 'Service',
+  cm: 'ConfigMap',
   wl: 'Workload',
 };
 

@@ -123,7 +123,11 @@ test('the rule’s traffic policy: circuit breakers, connect timeout, lb policy,
   });
   assert.equal(main?.['connect_timeout'], '0.5s');
   assert.equal(main?.['lb_policy'], 'RANDOM');
-  assert.equal(main?.['max_requests_per_connection'], 1);
+  // Istio puts it in the typed HttpProtocolOptions, not the deprecated cluster field.
+  const hpo = (main?.['typed_extension_protocol_options'] as Obj)[
+    'envoy.extensions.upstreams.http.v3.HttpProtocolOptions'
+  ] as Obj;
+  assert.deepEqual(hpo['common_http_protocol_options'], { max_requests_per_connection: 1 });
   // A subset without its own policy inherits the rule's.
   assert.deepEqual(thresholds(c.get(name(9080, 'v1'))), thresholds(main));
   assert.equal(c.get(name(9080, 'v1'))?.['lb_policy'], 'RANDOM');
@@ -145,7 +149,7 @@ test('regression: port-level settings replace the rule’s fields wholesale (Ist
     track_remaining: true,
   });
   assert.equal(admin?.['connect_timeout'], '10s');
-  assert.equal(admin?.['max_requests_per_connection'], undefined);
+  assert.equal(admin?.['typed_extension_protocol_options'], undefined);
 });
 
 test('regression: a subset’s policy overrides the rule’s port-level settings (Istio)', () => {

@@ -1,87 +1,29 @@
-// CDS: one outbound cluster per service port, one more per DestinationRule subset, the inbound
-// clusters of a sidecar's own ports, and Istio's BlackHoleCluster and PassthroughCluster.
-import type { DestinationRuleSpec } from '../../config/kinds.js';
+// CDS: one outbound cluster per service port, one more per DestinationRule subset (each with its
+// merged trafficPolicy applied), the inbound clusters of a sidecar's own ports, and Istio's
+// BlackHoleCluster and PassthroughCluster.
 import type { ProxyNode } from '../../xds/node.js';
 import type { NamedResource } from '../server/snapshot.js';
 import type { MeshModel } from '../model/mesh-model.js';
 import type { MeshService, ServicePort } from '../model/service.js';
 import { BLACKHOLE_CLUSTER, PASSTHROUGH_CLUSTER, clusterName } from './names.js';
+import { localityWeighted } from './cluster-locality.js';
+import type { LocalityLbSetting } from './cluster-locality.js';
+import { mergedPolicy } from './cluster-policy.js';
+import type { TrafficPolicy } from './cluster-traffic-policy.js';
+import {
+  applyConnectionPool,
+  applyLoadBalancer,
+  applyOutlierDetection,
+  mergeHttpProtocolOptions,
+} from './cluster-traffic-policy.js';
 import { toProtoDuration } from './durations.js';
-import { endpointsFor } from './endpoints.js';
+import { endpointsFor, localityInput } from './endpoints.js';
+import { inboundProtocol } from './inbound-protocol.js';
+import { HTTP_PROTOCOL_OPTIONS, upstreamProtocolFields } from './upstream-protocol.js';
+
+export { mergedPolicy } from './cluster-policy.js';
 
 type EnvoyObject = Record<string, unknown>;
-type TrafficPolicy = NonNullable<DestinationRuleSpec['trafficPolicy']>;
-
-const UINT32_MAX = 4294967295;
-
-/** Istio sets every circuit-breaker threshold to the maximum unless a DestinationRule says otherwise. */
-function circuitBreakers(policy: TrafficPolicy | undefined): EnvoyObject {
-  const tcp = policy?.connectionPool?.tcp;
-  const http = policy?.connectionPool?.http;
-  return {
-    thresholds: [
-      {
-        max_connections: tcp?.maxConnections ?? UINT32_MAX,
-        max_pending_requests: http?.http1MaxPendingRequests ?? UINT32_MAX,
-        max_requests: http?.http2MaxRequests ?? UINT32_MAX,
-        max_retries: http?.maxRetries ?? UINT32_MAX,
-        track_remaining: true,
-      },
-    ],
-  };
-}
-
-const LB_POLICY: Readonly<Record<string, string>> = {
-  ROUND_ROBIN: 'ROUND_ROBIN',
-  LEAST_REQUEST: 'LEAST_REQUEST',
-  LEAST_CONN: 'LEAST_REQUEST',
-  RANDOM: 'RANDOM',
-  UNSPECIFIED: 'ROUND_ROBIN',
-};
-
-/** What a port-level policy sets; where one applies it replaces these wholesale. */
-const PORT_LEVEL_FIELDS = ['connectionPool', 'loadBalancer', 'outlierDetection', 'tls'] as const;
-
-/**
- * Istio's GetPortLevelTrafficPolicy: settings for the port replace the policy's port-level
- * fields wholesale ("default values will be applied to fields omitted in port-level traffic
- * policies"); otherwise the policy stands as it is.
- */
-function atPort(
-  policy: TrafficPolicy | undefined,
-  port: number,
-): { policy: TrafficPolicy | undefined; portLevel: boolean } {
-  if (!policy) return { policy, portLevel: false };
-  const { portLevelSettings, ...rest } = policy;
-  const settings = portLevelSettings?.find((p) => p.port?.number === port);
-  if (!settings) return { policy: rest, portLevel: false };
-  const out: Record<string, unknown> = {};
-  for (const k of PORT_LEVEL_FIELDS) if (settings[k] !== undefined) out[k] = settings[k];
-  return { policy: out as TrafficPolicy, portLevel: true };
-}
-
-/**
- * Istio's MergeSubsetTrafficPolicy: the rule's policy at this port, overridden field by field by
- * the subset's policy at this port (wholesale when the subset has settings for the port).
- */
-function mergedPolicy(
-  dr: DestinationRuleSpec | undefined,
-  subset: string,
-  port: number,
-): TrafficPolicy | undefined {
-  const base = atPort(dr?.trafficPolicy, port).policy;
-  // The subset's generated type has the rule's shape but is distinct and huge: proving that
-  // structurally costs the compiler half a minute, so assert it.
-  const subsetPolicy = subset
-    ? dr?.subsets?.find((s) => s.name === subset)?.trafficPolicy
-    : undefined;
-  const sub = atPort(subsetPolicy as unknown as TrafficPolicy | undefined, port);
-  const merged: Record<string, unknown> = { ...(base ?? {}) };
-  for (const [k, v] of Object.entries(sub.policy ?? {})) if (v !== undefined) merged[k] = v;
-  if (sub.portLevel)
-    for (const k of PORT_LEVEL_FIELDS) if (sub.policy?.[k] === undefined) delete merged[k];
-  return Object.keys(merged).length ? (merged as TrafficPolicy) : undefined;
-}
 
 function serviceMetadata(svc: MeshService, port: ServicePort, subset: string): EnvoyObject {
   const istio: EnvoyObject = {
@@ -99,25 +41,24 @@ interface ClusterSpec {
   /** The subset's labels; undefined for the whole service. */
   readonly subsetLabels: Readonly<Record<string, string>> | undefined;
   readonly policy: TrafficPolicy | undefined;
+  readonly node: ProxyNode;
+}
+
+/** T3's upstream protocol (HTTP/2 ports, h2UpgradePolicy, useClientProtocol), merged in. */
+function applyUpstreamProtocol(cluster: EnvoyObject, fields: EnvoyObject): void {
+  const ext = fields['typed_extension_protocol_options'] as Record<string, EnvoyObject> | undefined;
+  const options = ext?.[HTTP_PROTOCOL_OPTIONS];
+  if (!options) return;
+  const { '@type': _type, ...rest } = options;
+  mergeHttpProtocolOptions(cluster, rest);
 }
 
 function outboundCluster(
-  { svc, port, subset, subsetLabels, policy }: ClusterSpec,
+  { svc, port, subset, subsetLabels, policy, node }: ClusterSpec,
   model: MeshModel,
 ): NamedResource {
   const name = clusterName('outbound', port.port, subset, svc.hostname);
-  const cluster: EnvoyObject = {
-    name,
-    connect_timeout: toProtoDuration(
-      policy?.connectionPool?.tcp?.connectTimeout ?? model.meshConfig.connectTimeout,
-    ),
-    lb_policy: LB_POLICY[policy?.loadBalancer?.simple ?? 'ROUND_ROBIN'] ?? 'ROUND_ROBIN',
-    circuit_breakers: circuitBreakers(policy),
-    common_lb_config: {},
-    metadata: serviceMetadata(svc, port, subset),
-  };
-  const perConnection = policy?.connectionPool?.http?.maxRequestsPerConnection;
-  if (perConnection) cluster['max_requests_per_connection'] = perConnection;
+  const cluster: EnvoyObject = { name, common_lb_config: {} };
   switch (svc.resolution) {
     case 'STATIC':
       cluster['type'] = 'EDS';
@@ -130,37 +71,56 @@ function outboundCluster(
     case 'DNS_ROUND_ROBIN':
       cluster['type'] = svc.resolution === 'DNS' ? 'STRICT_DNS' : 'LOGICAL_DNS';
       cluster['dns_lookup_family'] = 'V4_ONLY';
-      cluster['load_assignment'] = endpointsFor(model, svc, port.port, subsetLabels, name);
+      cluster['load_assignment'] = endpointsFor(model, {
+        svc,
+        port: port.port,
+        selector: subsetLabels,
+        name,
+        lb: localityInput(node, policy),
+      });
       break;
     case 'NONE':
       cluster['type'] = 'ORIGINAL_DST';
-      cluster['lb_policy'] = 'CLUSTER_PROVIDED';
       break;
   }
+  applyUpstreamProtocol(
+    cluster,
+    upstreamProtocolFields({
+      protocol: port.protocol,
+      direction: 'outbound',
+      proxyType: node.type,
+      http: policy?.connectionPool?.http,
+    }),
+  );
+  applyConnectionPool(cluster, policy, model.meshConfig.connectTimeout);
+  applyOutlierDetection(cluster, policy);
+  applyLoadBalancer(cluster, policy);
+  const locality = (policy?.loadBalancer as { localityLbSetting?: LocalityLbSetting } | undefined)
+    ?.localityLbSetting;
+  if (localityWeighted(locality, policy?.outlierDetection !== undefined))
+    (cluster['common_lb_config'] as EnvoyObject)['locality_weighted_lb_config'] = {};
+  cluster['metadata'] = serviceMetadata(svc, port, subset);
   return { name, resource: cluster };
 }
 
 function staticCluster(name: string, address: string, port: number): NamedResource {
-  return {
+  const resource: EnvoyObject = {
     name,
-    resource: {
-      name,
-      type: 'STATIC',
-      connect_timeout: '10s',
-      lb_policy: 'ROUND_ROBIN',
-      circuit_breakers: circuitBreakers(undefined),
-      load_assignment: {
-        cluster_name: name,
-        endpoints: [
-          {
-            lb_endpoints: [
-              { endpoint: { address: { socket_address: { address, port_value: port } } } },
-            ],
-          },
-        ],
-      },
+    type: 'STATIC',
+    lb_policy: 'ROUND_ROBIN',
+    load_assignment: {
+      cluster_name: name,
+      endpoints: [
+        {
+          lb_endpoints: [
+            { endpoint: { address: { socket_address: { address, port_value: port } } } },
+          ],
+        },
+      ],
     },
   };
+  applyConnectionPool(resource, undefined, '10s');
+  return { name, resource };
 }
 
 export function buildClusters(node: ProxyNode, model: MeshModel): NamedResource[] {
@@ -169,12 +129,14 @@ export function buildClusters(node: ProxyNode, model: MeshModel): NamedResource[
     const dr = model.destinationRuleFor(svc.hostname, node.namespace)?.spec;
     for (const port of svc.ports) {
       const policy = mergedPolicy(dr, '', port.port);
-      out.push(outboundCluster({ svc, port, subset: '', subsetLabels: undefined, policy }, model));
+      out.push(
+        outboundCluster({ svc, port, subset: '', subsetLabels: undefined, policy, node }, model),
+      );
       for (const s of dr?.subsets ?? []) {
         const subsetPolicy = mergedPolicy(dr, s.name, port.port);
         out.push(
           outboundCluster(
-            { svc, port, subset: s.name, subsetLabels: s.labels ?? {}, policy: subsetPolicy },
+            { svc, port, subset: s.name, subsetLabels: s.labels ?? {}, policy: subsetPolicy, node },
             model,
           ),
         );
@@ -182,25 +144,35 @@ export function buildClusters(node: ProxyNode, model: MeshModel): NamedResource[
     }
   }
   for (const p of node.inbound) {
-    out.push(
-      staticCluster(clusterName('inbound', p.containerPort, '', ''), '127.0.0.1', p.appPort),
+    const inbound = staticCluster(
+      clusterName('inbound', p.containerPort, '', ''),
+      '127.0.0.1',
+      p.appPort,
     );
+    // The app speaks the port's protocol: HTTP/2 to gRPC apps (T3: upstream-protocol.ts).
+    applyUpstreamProtocol(
+      inbound.resource as EnvoyObject,
+      upstreamProtocolFields({
+        protocol: inboundProtocol(node, p, model),
+        direction: 'inbound',
+        proxyType: node.type,
+      }),
+    );
+    out.push(inbound);
   }
   out.push({
     name: BLACKHOLE_CLUSTER,
     resource: { name: BLACKHOLE_CLUSTER, type: 'STATIC', connect_timeout: '10s' },
   });
-  out.push({
+  const passthrough: EnvoyObject = {
     name: PASSTHROUGH_CLUSTER,
-    resource: {
-      name: PASSTHROUGH_CLUSTER,
-      type: 'ORIGINAL_DST',
-      lb_policy: 'CLUSTER_PROVIDED',
-      connect_timeout: model.meshConfig.connectTimeout,
-      circuit_breakers: circuitBreakers(undefined),
-      // In local mode the original destination is the request's authority (HTTP proxy form).
-      original_dst_lb_config: { use_http_header: true, http_header_name: ':authority' },
-    },
-  });
+    type: 'ORIGINAL_DST',
+    lb_policy: 'CLUSTER_PROVIDED',
+    // In local mode the original destination is the request's authority (HTTP proxy form).
+    original_dst_lb_config: { use_http_header: true, http_header_name: ':authority' },
+  };
+  applyConnectionPool(passthrough, undefined, model.meshConfig.connectTimeout);
+  passthrough['connect_timeout'] = toProtoDuration(model.meshConfig.connectTimeout);
+  out.push({ name: PASSTHROUGH_CLUSTER, resource: passthrough });
   return out;
 }

@@ -1,10 +1,16 @@
 // EDS: a ClusterLoadAssignment per EDS cluster, subsets filtered by their labels, endpoints
-// grouped by locality, with Istio's endpoint metadata (workload identity, tlsMode).
+// grouped by locality (weighted by their endpoints, and prioritised or re-weighted for the proxy
+// by the DestinationRule's locality load balancing), with Istio's endpoint metadata.
 import type { ProxyNode } from '../../xds/node.js';
 import type { NamedResource } from '../server/snapshot.js';
 import type { MeshModel } from '../model/mesh-model.js';
 import type { MeshEndpoint, MeshService } from '../model/service.js';
 import { labelsMatch } from '../model/service.js';
+import type { LocalityGroup, LocalityLbInput, LocalityLbSetting } from './cluster-locality.js';
+import { localityLbEndpoints } from './cluster-locality.js';
+import { mergedPolicy } from './cluster-policy.js';
+import type { TrafficPolicy } from './cluster-traffic-policy.js';
+import { isPassthrough } from './cluster-traffic-policy.js';
 import { clusterName } from './names.js';
 
 type EnvoyObject = Record<string, unknown>;
@@ -25,40 +31,41 @@ function lbEndpoint(ep: MeshEndpoint): EnvoyObject {
   };
 }
 
-function localityObject(locality: string): EnvoyObject {
-  const [region = '', zone = '', subZone = ''] = locality.split('/');
-  const out: EnvoyObject = {};
-  if (region) out['region'] = region;
-  if (zone) out['zone'] = zone;
-  if (subZone) out['sub_zone'] = subZone;
-  return out;
+export interface AssignmentSpec {
+  readonly svc: MeshService;
+  readonly port: number;
+  /** The subset's labels; undefined for the whole service. */
+  readonly selector: Readonly<Record<string, string>> | undefined;
+  /** The assignment's (cluster's) name. */
+  readonly name: string;
+  /** Locality load balancing for the proxy the assignment is for. */
+  readonly lb?: LocalityLbInput | undefined;
 }
 
-/**
- * The assignment of one cluster: the service port's endpoints, narrowed to a subset's labels
- * (`selector` undefined for the whole service).
- */
-export function endpointsFor(
-  model: MeshModel,
-  svc: MeshService,
-  port: number,
-  selector: Readonly<Record<string, string>> | undefined,
-  name: string,
-): EnvoyObject {
-  const byLocality = new Map<string, EnvoyObject[]>();
-  for (const ep of model.endpointsOf(svc.hostname, port)) {
-    if (selector && !labelsMatch(selector, ep.labels)) continue;
+/** The assignment of one cluster: the service port's endpoints, narrowed to a subset's labels. */
+export function endpointsFor(model: MeshModel, spec: AssignmentSpec): EnvoyObject {
+  const byLocality = new Map<string, LocalityGroup['endpoints'][number][]>();
+  for (const ep of model.endpointsOf(spec.svc.hostname, spec.port)) {
+    if (spec.selector && !labelsMatch(spec.selector, ep.labels)) continue;
     const list = byLocality.get(ep.locality) ?? [];
-    list.push(lbEndpoint(ep));
+    list.push({ lbEndpoint: lbEndpoint(ep), labels: ep.labels, weight: ep.weight });
     byLocality.set(ep.locality, list);
   }
-  const endpoints = [...byLocality]
+  const groups: LocalityGroup[] = [...byLocality]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([locality, lbEndpoints]) => ({
-      locality: localityObject(locality),
-      lb_endpoints: lbEndpoints,
-    }));
-  return { cluster_name: name, endpoints };
+    .map(([locality, endpoints]) => ({ locality, endpoints }));
+  return { cluster_name: spec.name, endpoints: localityLbEndpoints(groups, spec.lb) };
+}
+
+/** The locality settings of a cluster's policy, for the proxy `node`. */
+export function localityInput(node: ProxyNode, policy: TrafficPolicy | undefined): LocalityLbInput {
+  const lb = policy?.loadBalancer as { localityLbSetting?: LocalityLbSetting } | undefined;
+  return {
+    setting: lb?.localityLbSetting,
+    outlierDetection: policy?.outlierDetection !== undefined,
+    proxyLocality: node.locality ?? '',
+    proxyLabels: node.labels,
+  };
 }
 
 export function buildEndpoints(node: ProxyNode, model: MeshModel): NamedResource[] {
@@ -72,8 +79,19 @@ export function buildEndpoints(node: ProxyNode, model: MeshModel): NamedResource
     ];
     for (const port of svc.ports) {
       for (const subset of subsets) {
+        const policy = mergedPolicy(dr, subset.name, port.port);
+        // A PASSTHROUGH cluster is ORIGINAL_DST: it subscribes to no endpoints.
+        if (isPassthrough(policy)) continue;
         const name = clusterName('outbound', port.port, subset.name, svc.hostname);
-        out.push({ name, resource: endpointsFor(model, svc, port.port, subset.labels, name) });
+        const lb = localityInput(node, policy);
+        const resource = endpointsFor(model, {
+          svc,
+          port: port.port,
+          selector: subset.labels,
+          name,
+          lb,
+        });
+        out.push({ name, resource });
       }
     }
   }

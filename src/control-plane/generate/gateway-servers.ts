@@ -17,7 +17,12 @@ export interface GatewayServerPort {
   /** Where the router actually listens. */
   readonly hostPort: number;
   readonly protocol: string;
-  readonly servers: readonly { gateway: string; hosts: readonly ServerHost[] }[];
+  readonly servers: readonly {
+    gateway: string;
+    hosts: readonly ServerHost[];
+    /** The server's tls.mode (PASSTHROUGH, SIMPLE, ...), when it has TLS settings. */
+    tlsMode?: string;
+  }[];
 }
 
 /** Servers whose traffic the router terminates as HTTP (HTTPS and TLS come with the security work). */
@@ -48,7 +53,7 @@ export function gatewayServerPorts(
 ): GatewayServerPort[] {
   const byPort = new Map<
     number,
-    { protocol: string; servers: { gateway: string; hosts: ServerHost[] }[] }
+    { protocol: string; servers: { gateway: string; hosts: ServerHost[]; tlsMode?: string }[] }
   >();
   for (const gw of model.gatewaysSelecting(node.labels)) {
     const gateway = `${gw.metadata.namespace}/${gw.metadata.name}`;
@@ -60,6 +65,7 @@ export function gatewayServerPorts(
       entry.servers.push({
         gateway,
         hosts: (server.hosts ?? []).map((h) => parseServerHost(h, gw.metadata.namespace)),
+        ...(server.tls?.mode ? { tlsMode: server.tls.mode } : {}),
       });
       byPort.set(port, entry);
     }

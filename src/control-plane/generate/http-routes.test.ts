@@ -342,5 +342,310 @@ test('rewrites, redirects and direct responses', () => {
     status: 418,
     body: { inline_string: 'short and stout' },
   });
-  assert.deepEqual(bytes?.['direct_response'], { status: 503, body: { inline_string: 'offline' } });
+  // Istio sends bytes as inline_bytes (base64 in the JSON form).
+  assert.deepEqual(bytes?.['direct_response'], {
+    status: 503,
+    body: { inline_bytes: 'b2ZmbGluZQ==' },
+  });
+});
+
+const perFilter = (r: Obj | undefined, name: string) =>
+  ((r?.['typed_per_filter_config'] ?? {}) as Obj)[name] as Obj | undefined;
+
+test('fault: delay and abort as the fault filter’s per-route config, percentages over a million', () => {
+  const [r, grpc, legacy, none] = routes(
+    vs(`
+- match: [{uri: {prefix: /a}}]
+  fault:
+    delay: {fixedDelay: 1.5s, percentage: {value: 12.5}}
+    abort: {httpStatus: 503, percentage: {value: 100}}
+  route: [{destination: {host: reviews}}]
+- match: [{uri: {prefix: /g}}]
+  fault: {abort: {grpcStatus: UNAVAILABLE, percentage: {value: 50}}}
+  route: [{destination: {host: reviews}}]
+- match: [{uri: {prefix: /l}}]
+  fault: {delay: {fixedDelay: 1s, percent: 30}}
+  route: [{destination: {host: reviews}}]
+- route: [{destination: {host: reviews}}]`),
+  );
+  assert.deepEqual(perFilter(r, 'envoy.filters.http.fault'), {
+    '@type': 'type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault',
+    delay: { fixed_delay: '1.5s', percentage: { numerator: 125000, denominator: 'MILLION' } },
+    abort: { http_status: 503, percentage: { numerator: 1000000, denominator: 'MILLION' } },
+  });
+  assert.deepEqual(perFilter(grpc, 'envoy.filters.http.fault')?.['abort'], {
+    grpc_status: 14,
+    percentage: { numerator: 500000, denominator: 'MILLION' },
+  });
+  // The deprecated integer percent is over a hundred (HUNDRED, the default, is not on the wire).
+  assert.deepEqual(perFilter(legacy, 'envoy.filters.http.fault')?.['delay'], {
+    fixed_delay: '1s',
+    percentage: { numerator: 30, denominator: 'HUNDRED' },
+  });
+  assert.equal(none?.['typed_per_filter_config'], undefined);
+});
+
+test('corsPolicy: the CORS filter’s per-route policy, as Istio writes it', () => {
+  const [r, ignore] = routes(
+    vs(`
+- match: [{uri: {prefix: /a}}]
+  corsPolicy:
+    allowOrigins: [{exact: "https://a.example"}, {prefix: "https://b."}, {regex: "https://.*\\\\.c"}]
+    allowMethods: [GET, POST]
+    allowHeaders: [x-a, x-b]
+    exposeHeaders: [x-c]
+    maxAge: 24h
+    allowCredentials: true
+  route: [{destination: {host: reviews}}]
+- corsPolicy: {allowOrigins: [{exact: "https://a.example"}], unmatchedPreflights: IGNORE}
+  route: [{destination: {host: reviews}}]`),
+  );
+  assert.deepEqual(perFilter(r, 'envoy.filters.http.cors'), {
+    '@type': 'type.googleapis.com/envoy.extensions.filters.http.cors.v3.CorsPolicy',
+    allow_origin_string_match: [
+      { exact: 'https://a.example' },
+      { prefix: 'https://b.' },
+      { safe_regex: { regex: 'https://.*\\.c' } },
+    ],
+    allow_methods: 'GET,POST',
+    allow_headers: 'x-a,x-b',
+    expose_headers: 'x-c',
+    max_age: '86400',
+    allow_credentials: true,
+    filter_enabled: { default_value: { numerator: 100, denominator: 'HUNDRED' } },
+    forward_not_matching_preflights: true,
+  });
+  assert.equal(
+    perFilter(ignore, 'envoy.filters.http.cors')?.['forward_not_matching_preflights'],
+    false,
+  );
+});
+
+test('headers: route level on the route, destination level on the route or the cluster weight', () => {
+  const [single, weighted] = routes(
+    vs(`
+- match: [{uri: {prefix: /s}}]
+  headers:
+    request: {set: {x-set: "1", ":authority": rewritten}, add: {x-add: "2"}, remove: [x-rm]}
+    response: {set: {x-rs: "3"}, add: {x-ra: "4"}, remove: [x-rrm]}
+  route:
+  - destination: {host: reviews}
+    headers: {request: {set: {x-dest: d}}}
+- route:
+  - destination: {host: reviews, subset: v1}
+    weight: 50
+    headers: {request: {add: {x-v: "1"}}, response: {remove: [x-internal]}}
+  - destination: {host: reviews, subset: v2}
+    weight: 50
+    headers: {request: {set: {host: v2.internal}}}`),
+  );
+  assert.deepEqual(single?.['request_headers_to_add'], [
+    { header: { key: 'x-set', value: '1' }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' },
+    { header: { key: 'x-add', value: '2' }, append_action: 'APPEND_IF_EXISTS_OR_ADD' },
+    { header: { key: 'x-dest', value: 'd' }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' },
+  ]);
+  assert.deepEqual(single?.['request_headers_to_remove'], ['x-rm']);
+  assert.deepEqual(single?.['response_headers_to_add'], [
+    { header: { key: 'x-rs', value: '3' }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' },
+    { header: { key: 'x-ra', value: '4' }, append_action: 'APPEND_IF_EXISTS_OR_ADD' },
+  ]);
+  assert.deepEqual(single?.['response_headers_to_remove'], ['x-rrm']);
+  // An :authority set is a host rewrite, not a header.
+  assert.equal(action(single)['host_rewrite_literal'], 'rewritten');
+  const clusters = (action(weighted)['weighted_clusters'] as Obj)['clusters'] as Obj[];
+  assert.deepEqual(clusters[0], {
+    name: 'outbound|9080|v1|reviews.default.svc.cluster.local',
+    weight: 50,
+    request_headers_to_add: [
+      { header: { key: 'x-v', value: '1' }, append_action: 'APPEND_IF_EXISTS_OR_ADD' },
+    ],
+    response_headers_to_remove: ['x-internal'],
+  });
+  assert.deepEqual(clusters[1], {
+    name: 'outbound|9080|v2|reviews.default.svc.cluster.local',
+    weight: 50,
+    host_rewrite_literal: 'v2.internal',
+  });
+});
+
+test('mirror / mirrors / mirrorPercentage / mirrorPercent → request_mirror_policies', () => {
+  const [one, many, legacy, off] = routes(
+    vs(`
+- match: [{uri: {prefix: /one}}]
+  mirror: {host: reviews, subset: v3}
+  route: [{destination: {host: reviews}}]
+- match: [{uri: {prefix: /many}}]
+  mirrors:
+  - {destination: {host: reviews, subset: v2}, percentage: {value: 25}}
+  - {destination: {host: multi, port: {number: 8001}}}
+  route: [{destination: {host: reviews}}]
+- match: [{uri: {prefix: /legacy}}]
+  mirror: {host: reviews}
+  mirrorPercent: 40
+  route: [{destination: {host: reviews}}]
+- mirror: {host: reviews}
+  mirrorPercentage: {value: 0}
+  route: [{destination: {host: reviews}}]`),
+  );
+  assert.deepEqual(action(one)['request_mirror_policies'], [
+    {
+      cluster: 'outbound|9080|v3|reviews.default.svc.cluster.local',
+      runtime_fraction: { default_value: { numerator: 100, denominator: 'HUNDRED' } },
+      trace_sampled: false,
+    },
+  ]);
+  assert.deepEqual(
+    (action(many)['request_mirror_policies'] as Obj[]).map((m) => [
+      m['cluster'],
+      m['runtime_fraction'],
+    ]),
+    [
+      [
+        'outbound|9080|v2|reviews.default.svc.cluster.local',
+        { default_value: { numerator: 250000, denominator: 'MILLION' } },
+      ],
+      [
+        'outbound|8001||multi.default.svc.cluster.local',
+        { default_value: { numerator: 100, denominator: 'HUNDRED' } },
+      ],
+    ],
+  );
+  assert.deepEqual((action(legacy)['request_mirror_policies'] as Obj[])[0]?.['runtime_fraction'], {
+    default_value: { numerator: 40, denominator: 'HUNDRED' },
+  });
+  assert.equal(action(off)['request_mirror_policies'], undefined, 'an explicit 0% mirrors nothing');
+});
+
+test('redirect derivePort and port: the request port or none, never a scheme’s default', () => {
+  const [fromRequest, fromDefault, port80, https443] = routes(
+    vs(`
+- match: [{uri: {prefix: /a}}]
+  redirect: {uri: /x, derivePort: FROM_REQUEST_PORT}
+- match: [{uri: {prefix: /b}}]
+  redirect: {uri: /x, derivePort: FROM_PROTOCOL_DEFAULT}
+- match: [{uri: {prefix: /c}}]
+  redirect: {authority: h, port: 80}
+- redirect: {scheme: https, port: 443, redirectCode: 302}`),
+  );
+  assert.equal((fromRequest?.['redirect'] as Obj)['port_redirect'], 9080);
+  assert.equal((fromDefault?.['redirect'] as Obj)['port_redirect'], undefined);
+  assert.equal((port80?.['redirect'] as Obj)['port_redirect'], undefined);
+  assert.deepEqual(https443?.['redirect'], { scheme_redirect: 'https', response_code: 'FOUND' });
+});
+
+test('rewrite uriRegexRewrite → regex_rewrite', () => {
+  const [r] = routes(
+    vs(`
+- rewrite: {uriRegexRewrite: {match: "^/service/([^/]+)(/.*)$", rewrite: "\\\\2/instance/\\\\1"}}
+  route: [{destination: {host: reviews}}]`),
+  );
+  assert.deepEqual(action(r)['regex_rewrite'], {
+    pattern: { regex: '^/service/([^/]+)(/.*)$' },
+    substitution: '\\2/instance/\\1',
+  });
+  assert.equal(action(r)['prefix_rewrite'], undefined);
+});
+
+test('retryRemoteLocalities: the previous_priorities retry priority', () => {
+  const [r] = routes(
+    vs(`
+- retries: {attempts: 2, retryOn: 5xx, retryRemoteLocalities: true}
+  route: [{destination: {host: reviews}}]`),
+  );
+  assert.deepEqual((action(r)['retry_policy'] as Obj)['retry_priority'], {
+    name: 'envoy.retry_priorities.previous_priorities',
+    typed_config: {
+      '@type':
+        'type.googleapis.com/envoy.extensions.retry.priority.previous_priorities.v3.PreviousPrioritiesConfig',
+      update_frequency: 2,
+    },
+  });
+});
+
+test('sourceLabels and sourceNamespace: a route only for the proxies they name', () => {
+  const text =
+    SERVICES +
+    '---\n' +
+    vs(`
+- match: [{sourceLabels: {app: productpage, version: v1}}]
+  route: [{destination: {host: reviews, subset: v1}}]
+- match: [{sourceNamespace: other}]
+  route: [{destination: {host: reviews, subset: v2}}]
+- match: [{sourceLabels: {app: productpage}, gateways: [mesh]}]
+  route: [{destination: {host: reviews, subset: v3}}]
+- route: [{destination: {host: reviews}}]`);
+  const { resources } = parseConfigText(text, 'vs.yaml');
+  const model = MeshModel.build({ resources, instances: [], meshConfig: DEFAULT_MESH_CONFIG });
+  const clusters = (labels: Record<string, string>, namespace: string) => {
+    const view = model.forProxy({ type: 'sidecar', namespace, labels });
+    const bound = view.virtualServices.find((v) => v.resource.metadata.name === 'reviews');
+    assert.ok(bound);
+    return translateHttpRoutes(bound, { model: view, port: 9080, gateway: 'mesh' }).map(
+      (r) => (r['route'] as Obj)['cluster'],
+    );
+  };
+  const sub = (s: string) => `outbound|9080|${s}|reviews.default.svc.cluster.local`;
+  assert.deepEqual(clusters({ app: 'productpage', version: 'v1' }, 'default'), [
+    sub('v1'),
+    sub('v3'),
+    sub(''),
+  ]);
+  assert.deepEqual(clusters({ app: 'productpage', version: 'v2' }, 'default'), [
+    sub('v3'),
+    sub(''),
+  ]);
+  // A match with gateways ignores its sourceLabels (Istio's sourceMatchHTTP).
+  assert.deepEqual(clusters({ app: 'ratings' }, 'default'), [sub('v3'), sub('')]);
+  assert.deepEqual(clusters({ app: 'ratings' }, 'other'), [sub('v2'), sub('v3'), sub('')]);
+});
+
+test('delegate: the delegate’s routes under the root’s match, hosts resolved in its namespace', () => {
+  const text = `${SERVICES}---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: root}
+spec:
+  hosts: [reviews]
+  http:
+  - name: api
+    match: [{uri: {prefix: /api}}]
+    timeout: 3s
+    delegate: {name: leaf, namespace: team}
+  - route: [{destination: {host: reviews}}]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: leaf, namespace: team}
+spec:
+  http:
+  - name: v2
+    match: [{uri: {prefix: /api/v2}}]
+    route: [{destination: {host: reviews.default.svc.cluster.local, subset: v2}}]
+  - name: outside
+    match: [{uri: {prefix: /api/v3}}, {uri: {prefix: /other}}]
+    route: [{destination: {host: reviews.default.svc.cluster.local, subset: v3}}]
+  - route: [{destination: {host: reviews}}]
+    timeout: 1s
+`;
+  const { resources, problems } = parseConfigText(text, 'vs.yaml');
+  assert.deepEqual(problems.filter((p) => p.severity === 'error').map(formatProblem), []);
+  const model = MeshModel.build({ resources, instances: [], meshConfig: DEFAULT_MESH_CONFIG });
+  const root = model.virtualServices.find((v) => v.resource.metadata.name === 'root');
+  assert.ok(root);
+  const list = onTheWire(translateHttpRoutes(root, { model, port: 9080, gateway: 'mesh' }));
+  assert.deepEqual(
+    list.map((r) => [
+      r['name'],
+      (r['match'] as Obj)['prefix'],
+      action(r)['cluster'],
+      action(r)['timeout'],
+    ]),
+    [
+      // /other cannot narrow the root's /api: Istio drops that whole delegate route.
+      ['api-v2', '/api/v2', 'outbound|9080|v2|reviews.default.svc.cluster.local', '3s'],
+      // A short host in the delegate is the delegate namespace's.
+      ['api', '/api', 'outbound|9080||reviews.team.svc.cluster.local', '1s'],
+      [undefined, '/', REVIEWS, '0s'],
+    ],
+  );
 });

@@ -1,13 +1,26 @@
 // VirtualService HTTP routes → Envoy routes (one per match clause, in order, first match wins),
-// following Istio's translation (pilot/pkg/networking/core/route).
-import type { VirtualServiceSpec } from '../../config/kinds.js';
+// following Istio's translation (pilot/pkg/networking/core/route). Routes are built per proxy:
+// matches with sourceLabels / sourceNamespace apply only to the proxies they name.
 import type { BoundVirtualService, MeshModel } from '../model/mesh-model.js';
 import { resolveHost } from '../model/hosts.js';
 import { typed } from '../../xds/any.js';
 import { clusterName } from './names.js';
 import { toProtoDuration } from './durations.js';
+import type { HttpRoute } from './delegate.js';
+import { expandDelegates } from './delegate.js';
+import {
+  CORS_FILTER,
+  FAULT_FILTER,
+  corsConfig,
+  faultConfig,
+  headerOperations,
+  mirrorFraction,
+  mirrorPolicy,
+  putHeaderOperations,
+  redirectAction,
+} from './http-route-features.js';
+import { hashPolicyForCluster, hashPolicyForDestination } from './cluster-hash-policy.js';
 
-type HttpRoute = NonNullable<VirtualServiceSpec['http']>[number];
 type HttpMatch = NonNullable<HttpRoute['match']>[number];
 type StringMatch = { exact?: string; prefix?: string; regex?: string };
 type EnvoyObject = Record<string, unknown>;
@@ -73,15 +86,23 @@ function routeMatch(m: HttpMatch | undefined): EnvoyObject {
   return out;
 }
 
-function matchApplies(m: HttpMatch | undefined, ctx: RouteContext): boolean {
+/**
+ * Istio's port check and sourceMatchHTTP: a match naming gateways applies where one of them is
+ * (its sourceLabels are then not looked at); otherwise its sourceLabels must be a subset of the
+ * proxy's labels and its sourceNamespace the proxy's namespace.
+ */
+function matchApplies(m: HttpMatch | undefined, ctx: RouteContext, vsNamespace: string): boolean {
   if (!m) return true;
   if (m.port !== undefined && m.port !== ctx.port) return false;
-  if (
-    m.gateways?.length &&
-    !m.gateways.some((g) => g === ctx.gateway || ctx.gateway.endsWith(`/${g}`))
-  )
-    return false;
-  return true;
+  if (m.gateways?.length) {
+    return m.gateways.some(
+      (g) => (g === 'mesh' || g.includes('/') ? g : `${vsNamespace}/${g}`) === ctx.gateway,
+    );
+  }
+  const proxy = ctx.model.proxy;
+  for (const [k, v] of Object.entries(m.sourceLabels ?? {}))
+    if (proxy?.labels[k] !== v) return false;
+  return !m.sourceNamespace || m.sourceNamespace === proxy?.namespace;
 }
 
 /** The cluster a destination names: port from the destination, the service's only port, or the request's. */
@@ -132,75 +153,124 @@ function retryPolicy(route: HttpRoute, ctx: RouteContext): EnvoyObject | undefin
   policy['retry_on'] = conditions.join(',');
   if (r?.perTryTimeout) policy['per_try_timeout'] = toProtoDuration(r.perTryTimeout);
   if (r?.backoff) policy['retry_back_off'] = { base_interval: toProtoDuration(r.backoff) };
+  // retryRemoteLocalities: retries go to other priorities (localities) first.
+  if (r?.retryRemoteLocalities) {
+    policy['retry_priority'] = {
+      name: 'envoy.retry_priorities.previous_priorities',
+      typed_config: typed(
+        'envoy.extensions.retry.priority.previous_priorities.v3.PreviousPrioritiesConfig',
+        { update_frequency: 2 },
+      ),
+    };
+  }
   return policy;
 }
 
-function routeAction(route: HttpRoute, vs: BoundVirtualService, ctx: RouteContext): EnvoyObject {
+/** applyHTTPRouteDestination: destinations, timeout, retries, rewrites, mirrors. */
+function routeAction(
+  route: HttpRoute,
+  namespace: string,
+  ctx: RouteContext,
+  envoyRoute: EnvoyObject,
+  routeAuthority: string | undefined,
+): EnvoyObject {
   const dests = (route.route ?? []).filter(
     (d) => d.weight === undefined || d.weight > 0 || (route.route?.length ?? 0) === 1,
   );
   const action: EnvoyObject = {};
-  if (dests.length === 1 && dests[0]) {
-    action['cluster'] = destinationCluster(dests[0].destination, vs.namespace, ctx);
-  } else {
-    action['weighted_clusters'] = {
-      clusters: dests.map((d) => ({
-        name: destinationCluster(d.destination, vs.namespace, ctx),
-        weight: d.weight ?? 0,
-      })),
-    };
-  }
   // Istio: no timeout unless the VirtualService sets one ("0s" disables Envoy's 15s default).
   action['timeout'] = route.timeout ? toProtoDuration(route.timeout) : '0s';
+  const rewrite = route.rewrite;
+  if (rewrite?.uriRegexRewrite) {
+    action['regex_rewrite'] = {
+      pattern: { regex: rewrite.uriRegexRewrite.match ?? '' },
+      substitution: rewrite.uriRegexRewrite.rewrite ?? '',
+    };
+  } else if (rewrite?.uri) {
+    action['prefix_rewrite'] = rewrite.uri;
+  }
+  const authority = rewrite?.authority || routeAuthority;
+  if (authority) action['host_rewrite_literal'] = authority;
+  const mirrors: EnvoyObject[] = [];
+  if (route.mirror) {
+    const fraction = mirrorFraction(route.mirrorPercentage, route.mirrorPercent);
+    if (fraction)
+      mirrors.push(mirrorPolicy(destinationCluster(route.mirror, namespace, ctx), fraction));
+  }
+  for (const m of route.mirrors ?? []) {
+    const fraction = mirrorFraction(m.percentage);
+    if (fraction && m.destination)
+      mirrors.push(mirrorPolicy(destinationCluster(m.destination, namespace, ctx), fraction));
+  }
+  if (mirrors.length) action['request_mirror_policies'] = mirrors;
+  if (dests.length === 1 && dests[0]) {
+    const d = dests[0];
+    action['cluster'] = destinationCluster(d.destination, namespace, ctx);
+    // One destination: its headers go on the route, after the route's own (processDestination).
+    if (d.headers) {
+      const ops = headerOperations(d.headers);
+      putHeaderOperations(envoyRoute, ops);
+      if (ops.authority && !action['host_rewrite_literal'])
+        action['host_rewrite_literal'] = ops.authority;
+    }
+  } else {
+    action['weighted_clusters'] = {
+      clusters: dests.map((d) => {
+        const weight: EnvoyObject = {
+          name: destinationCluster(d.destination, namespace, ctx),
+          weight: d.weight ?? 0,
+        };
+        if (d.headers) {
+          const ops = headerOperations(d.headers);
+          putHeaderOperations(weight, ops);
+          if (ops.authority) weight['host_rewrite_literal'] = ops.authority;
+        }
+        return weight;
+      }),
+    };
+  }
   const retry = retryPolicy(route, ctx);
   if (retry) action['retry_policy'] = retry;
-  if (route.rewrite?.uri !== undefined) action['prefix_rewrite'] = route.rewrite.uri;
-  if (route.rewrite?.authority) action['host_rewrite_literal'] = route.rewrite.authority;
+  // The destinations' DestinationRule consistentHash (T1: cluster-hash-policy.ts).
+  const hashes = dests.flatMap(
+    (d) => hashPolicyForDestination(ctx.model, d.destination, namespace) ?? [],
+  );
+  if (hashes.length) action['hash_policy'] = hashes;
   return action;
 }
 
-function redirectAction(route: HttpRoute): EnvoyObject {
-  const r = route.redirect ?? {};
-  const out: EnvoyObject = {};
-  if (r.uri) out['path_redirect'] = r.uri;
-  if (r.authority) out['host_redirect'] = r.authority;
-  if (r.port) out['port_redirect'] = r.port;
-  if (r.scheme) out['scheme_redirect'] = r.scheme;
-  const codes: Record<number, string> = {
-    301: 'MOVED_PERMANENTLY',
-    302: 'FOUND',
-    303: 'SEE_OTHER',
-    307: 'TEMPORARY_REDIRECT',
-    308: 'PERMANENT_REDIRECT',
-  };
-  out['response_code'] = codes[r.redirectCode ?? 301] ?? 'MOVED_PERMANENTLY';
-  return out;
-}
-
-/** Translates one VirtualService's HTTP routes for a port and gateway. */
+/** Translates one VirtualService's HTTP routes (delegates expanded) for a port and gateway. */
 export function translateHttpRoutes(vs: BoundVirtualService, ctx: RouteContext): EnvoyObject[] {
   const out: EnvoyObject[] = [];
   const configPath = `/apis/networking.istio.io/v1/namespaces/${vs.namespace}/virtual-service/${vs.resource.metadata.name}`;
-  for (const route of vs.spec.http ?? []) {
+  for (const { route, namespace } of expandDelegates(vs, ctx.model)) {
     for (const m of route.match?.length ? route.match : [undefined]) {
-      if (!matchApplies(m, ctx)) continue;
+      if (!matchApplies(m, ctx, vs.namespace)) continue;
       const envoyRoute: EnvoyObject = {
         match: routeMatch(m),
         metadata: { filter_metadata: { istio: { config: configPath } } },
       };
       const name = [route.name, m?.name].filter(Boolean).join('.');
       if (name) envoyRoute['name'] = name;
-      if (route.redirect) envoyRoute['redirect'] = redirectAction(route);
+      const ops = route.headers ? headerOperations(route.headers) : undefined;
+      if (ops) putHeaderOperations(envoyRoute, ops);
+      if (route.redirect) envoyRoute['redirect'] = redirectAction(route.redirect, ctx.port);
       else if (route.directResponse) {
         const body = route.directResponse.body;
-        const text =
-          body?.string ??
-          (body?.bytes ? Buffer.from(body.bytes, 'base64').toString('utf8') : undefined);
         envoyRoute['direct_response'] = {
           status: route.directResponse.status,
-          ...(text !== undefined ? { body: { inline_string: text } } : {}),
+          ...(body?.string !== undefined
+            ? { body: { inline_string: body.string } }
+            : body?.bytes !== undefined
+              ? { body: { inline_bytes: body.bytes } }
+              : {}),
         };
-      } else envoyRoute['route'] = routeAction(route, vs, ctx);
+      } else envoyRoute['route'] = routeAction(route, namespace, ctx, envoyRoute, ops?.authority);
+      const perFilter: EnvoyObject = {};
+      const fault = route.fault ? faultConfig(route.fault) : undefined;
+      if (fault) perFilter[FAULT_FILTER] = fault;
+      if (route.corsPolicy) perFilter[CORS_FILTER] = corsConfig(route.corsPolicy);
+      if (Object.keys(perFilter).length) envoyRoute['typed_per_filter_config'] = perFilter;
       out.push(envoyRoute);
     }
   }
@@ -214,9 +284,15 @@ export function defaultRoute(cluster: string, ctx: RouteContext): EnvoyObject {
     { retries: { attempts: fallback.attempts, retryOn: fallback.retryOn } } as HttpRoute,
     ctx,
   );
+  const hash = hashPolicyForCluster(ctx.model, cluster);
   return {
     name: 'default',
     match: { prefix: '/' },
-    route: { cluster, timeout: '0s', ...(retry ? { retry_policy: retry } : {}) },
+    route: {
+      cluster,
+      timeout: '0s',
+      ...(retry ? { retry_policy: retry } : {}),
+      ...(hash ? { hash_policy: [hash] } : {}),
+    },
   };
 }

@@ -1,5 +1,6 @@
 // The generators behind one interface: proxy + model → every xDS resource that proxy gets.
-// Pure functions; the ADS server decides what to send and when.
+// Pure functions; the ADS server decides what to send and when. Every generator reads the model
+// as the proxy sees it (MeshModel.forProxy): what its Sidecar imports, the rules that apply to it.
 import type { ProxyNode } from '../../xds/node.js';
 import { TypeUrl } from '../../xds/types.js';
 import type { NamedResource } from '../server/snapshot.js';
@@ -9,6 +10,8 @@ import { buildEndpoints } from './endpoints.js';
 import { gatewayServerPorts, isHttpServer } from './gateway-servers.js';
 import { buildGatewayListeners, buildSidecarListeners } from './listeners.js';
 import { gatewayRoute, sidecarHttpProxyRoute } from './routes.js';
+import { routerPortMap, withSidecarIngress } from './proxy-ports.js';
+import { outboundTunnelCluster, withTunnelRoutes } from './sidecar-tunnel.js';
 
 export interface GenerateOptions {
   /** Gateway server port → host port overrides (local mode). */
@@ -18,21 +21,33 @@ export interface GenerateOptions {
 export type GeneratedResources = Record<TypeUrl, NamedResource[]>;
 
 export function generateResources(
-  node: ProxyNode,
+  proxy: ProxyNode,
   model: MeshModel,
   opts: GenerateOptions,
 ): GeneratedResources {
-  const clusters = buildClusters(node, model);
-  const endpoints = buildEndpoints(node, model);
+  const view = model.forProxy(proxy);
+  // A Sidecar's `ingress` replaces the inbound listeners the workload's ports would get; a
+  // router's announced ports are its server ports' host ports, not inbound listeners.
+  const node =
+    proxy.type === 'router'
+      ? { ...proxy, inbound: [] }
+      : withSidecarIngress(proxy, view.sidecarScope);
+  const clusters = buildClusters(node, view);
+  const endpoints = buildEndpoints(node, view);
   let listeners: NamedResource[];
   let routes: NamedResource[];
   if (node.type === 'router') {
-    const servers = gatewayServerPorts(node, model, opts.gatewayPorts);
-    listeners = buildGatewayListeners(node, servers);
-    routes = servers.filter(isHttpServer).map((s) => gatewayRoute(s, model));
+    const servers = gatewayServerPorts(node, view, routerPortMap(proxy, opts.gatewayPorts));
+    listeners = buildGatewayListeners(node, servers, view);
+    routes = servers.filter(isHttpServer).map((s) => gatewayRoute(s, view, node.namespace));
   } else {
-    listeners = buildSidecarListeners(node);
-    routes = node.outboundPort !== undefined ? [sidecarHttpProxyRoute(node, model)] : [];
+    listeners = buildSidecarListeners(node, view);
+    routes = node.outboundPort !== undefined ? [sidecarHttpProxyRoute(node, view)] : [];
+    // Local mode's CONNECT tunnels (T3): their routes, and the internal listener's cluster.
+    if (node.outboundPort !== undefined) {
+      routes = routes.map((r) => withTunnelRoutes(r, node, view));
+      clusters.push(outboundTunnelCluster());
+    }
   }
   return {
     [TypeUrl.Cluster]: clusters,

@@ -47,7 +47,7 @@ test('a sidecar: virtualOutbound (HTTP proxy over RDS http_proxy) and 127.0.0.1_
   assert.equal(in9080.port, 31000);
   assert.equal(in9080.direction, 'INBOUND');
   assert.equal(in9080.filterChains[0]?.name, 'inbound|9080||');
-  const inboundRoutes = in9080.filterChains[0]?.hcm.routes;
+  const inboundRoutes = in9080.filterChains[0]?.hcm?.routes;
   assert.equal(inboundRoutes?.kind, 'inline');
   assert.equal(inboundRoutes?.kind === 'inline' ? inboundRoutes.table.name : '', 'inbound|9080||');
   // Without an outbound port (no HTTP_PROXY), only the inbound listeners.
@@ -71,9 +71,9 @@ test('a router: one listener per HTTP server port, on its host port, routes over
   );
   const compiled = compileListener(onWire(listeners[0]?.resource ?? {}));
   assert.equal(compiled.port, 8080);
-  assert.deepEqual(compiled.filterChains[0]?.hcm.routes, { kind: 'rds', name: 'http.80' });
+  assert.deepEqual(compiled.filterChains[0]?.hcm?.routes, { kind: 'rds', name: 'http.80' });
   // Gateways are the edge: they trust the connection's address for x-forwarded-for.
-  assert.equal(compiled.filterChains[0]?.hcm.useRemoteAddress, true);
+  assert.equal(compiled.filterChains[0]?.hcm?.useRemoteAddress, true);
   const typed = (
     (onWire(listeners[1]?.resource ?? {})['filter_chains'] as Obj[])[0]?.['filters'] as Obj[]
   )[0];

@@ -1,10 +1,16 @@
-// LDS: a sidecar's HTTP proxy listener (local mode's outbound) and one inbound listener per
-// workload port; a router's listeners, one per Gateway server port.
+// LDS: a sidecar's HTTP proxy listener (local mode's outbound: HTTP, and CONNECT tunnels), the
+// internal listener tunnels to HTTP and TLS ports run through, and one inbound listener per
+// workload port (HTTP connection manager or tcp_proxy by the port's protocol); a router's
+// listeners, one per Gateway server port (HTTP, TCP, TLS passthrough).
 import type { ProxyNode } from '../../xds/node.js';
 import { typed } from '../../xds/any.js';
 import type { NamedResource } from '../server/snapshot.js';
+import type { MeshModel } from '../model/mesh-model.js';
+import { isHttpProtocol } from '../model/protocol.js';
 import type { GatewayServerPort } from './gateway-servers.js';
 import { isHttpServer } from './gateway-servers.js';
+import { gatewayL4Listener } from './gateway-l4.js';
+import { inboundProtocol } from './inbound-protocol.js';
 import {
   HTTP_PROXY_ROUTE,
   VIRTUAL_OUTBOUND,
@@ -13,6 +19,7 @@ import {
   listenerName,
 } from './names.js';
 import { inboundRouteConfig } from './routes.js';
+import { OUTBOUND_TUNNEL, outboundTunnelListener } from './sidecar-tunnel.js';
 
 type EnvoyObject = Record<string, unknown>;
 
@@ -27,13 +34,28 @@ interface HcmOptions {
   readonly useRemoteAddress: boolean;
   /** The local-mode outbound listener receives absolute-form (forward proxy) requests. */
   readonly forwardProxy: boolean;
+  /**
+   * Upgrades let through (HCM upgrade_configs): Istio enables websocket everywhere; local mode's
+   * outbound listener terminates CONNECT too (the routes say where each tunnel goes).
+   */
+  readonly upgrades: readonly ('websocket' | 'CONNECT')[];
 }
 
-function httpConnectionManager(o: HcmOptions): EnvoyObject {
+export function httpConnectionManager(o: HcmOptions): EnvoyObject {
   const config: EnvoyObject = {
     stat_prefix: o.statPrefix,
     codec_type: 'AUTO',
     http_filters: [
+      // Istio's order: the filters VirtualService routes configure (typed_per_filter_config),
+      // fault then cors, before the router.
+      {
+        name: 'envoy.filters.http.fault',
+        typed_config: typed('envoy.extensions.filters.http.fault.v3.HTTPFault', {}),
+      },
+      {
+        name: 'envoy.filters.http.cors',
+        typed_config: typed('envoy.extensions.filters.http.cors.v3.Cors', {}),
+      },
       {
         name: 'envoy.filters.http.router',
         typed_config: typed('envoy.extensions.filters.http.router.v3.Router', {}),
@@ -55,17 +77,28 @@ function httpConnectionManager(o: HcmOptions): EnvoyObject {
     config['route_config'] = o.routes.inline;
   }
   if (o.forwardProxy) config['http_protocol_options'] = { allow_absolute_url: true };
+  config['upgrade_configs'] = o.upgrades.map((upgrade_type) => ({ upgrade_type }));
   return {
     name: 'envoy.filters.network.http_connection_manager',
     typed_config: typed(HCM_TYPE, config),
   };
 }
 
-function socketAddress(address: string, port: number): EnvoyObject {
+export function socketAddress(address: string, port: number): EnvoyObject {
   return { socket_address: { address, port_value: port } };
 }
 
-export function buildSidecarListeners(node: ProxyNode): NamedResource[] {
+const TCP_PROXY = 'envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy';
+
+/** Istio's inbound TCP filter chain: everything to the app, no sniffing (server-first works). */
+function inboundTcpProxy(cluster: string): EnvoyObject {
+  return {
+    name: 'envoy.filters.network.tcp_proxy',
+    typed_config: typed(TCP_PROXY, { stat_prefix: cluster, cluster }),
+  };
+}
+
+export function buildSidecarListeners(node: ProxyNode, model?: MeshModel): NamedResource[] {
   const out: NamedResource[] = [];
   if (node.outboundPort !== undefined) {
     out.push({
@@ -83,16 +116,29 @@ export function buildSidecarListeners(node: ProxyNode): NamedResource[] {
                 routes: { rds: HTTP_PROXY_ROUTE },
                 useRemoteAddress: false,
                 forwardProxy: true,
+                upgrades: ['websocket', 'CONNECT'],
               }),
             ],
           },
         ],
       },
     });
+    if (model) {
+      // Tunnels to HTTP ports run through the HTTP path again: same routes, no CONNECT inside.
+      const inner = httpConnectionManager({
+        statPrefix: OUTBOUND_TUNNEL,
+        routes: { rds: HTTP_PROXY_ROUTE },
+        useRemoteAddress: false,
+        forwardProxy: true,
+        upgrades: ['websocket'],
+      });
+      out.push(outboundTunnelListener(node, model, inner));
+    }
   }
   for (const p of node.inbound) {
     const name = listenerName(node.ip, p.listenPort);
     const cluster = clusterName('inbound', p.containerPort, '', '');
+    const http = !model || isHttpProtocol(inboundProtocol(node, p, model));
     out.push({
       name,
       resource: {
@@ -103,12 +149,15 @@ export function buildSidecarListeners(node: ProxyNode): NamedResource[] {
           {
             name: cluster,
             filters: [
-              httpConnectionManager({
-                statPrefix: `inbound_${node.ip}_${p.containerPort}`,
-                routes: { inline: inboundRouteConfig(p.containerPort) },
-                useRemoteAddress: false,
-                forwardProxy: false,
-              }),
+              http
+                ? httpConnectionManager({
+                    statPrefix: `inbound_${node.ip}_${p.containerPort}`,
+                    routes: { inline: inboundRouteConfig(p.containerPort) },
+                    useRemoteAddress: false,
+                    forwardProxy: false,
+                    upgrades: ['websocket'],
+                  })
+                : inboundTcpProxy(cluster),
             ],
           },
         ],
@@ -118,31 +167,43 @@ export function buildSidecarListeners(node: ProxyNode): NamedResource[] {
   return out;
 }
 
+function gatewayHttpListener(node: ProxyNode, s: GatewayServerPort): NamedResource {
+  const name = listenerName(node.ip, s.hostPort);
+  return {
+    name,
+    resource: {
+      name,
+      address: socketAddress(node.ip, s.hostPort),
+      traffic_direction: 'OUTBOUND',
+      filter_chains: [
+        {
+          filters: [
+            httpConnectionManager({
+              statPrefix: `outbound_${node.ip}_${s.hostPort}`,
+              routes: { rds: gatewayRouteName(s.port) },
+              useRemoteAddress: true,
+              forwardProxy: false,
+              upgrades: ['websocket'],
+            }),
+          ],
+        },
+      ],
+    },
+  };
+}
+
 export function buildGatewayListeners(
   node: ProxyNode,
   servers: readonly GatewayServerPort[],
+  model?: MeshModel,
 ): NamedResource[] {
-  return servers.filter(isHttpServer).map((s) => {
-    const name = listenerName(node.ip, s.hostPort);
-    return {
-      name,
-      resource: {
-        name,
-        address: socketAddress(node.ip, s.hostPort),
-        traffic_direction: 'OUTBOUND',
-        filter_chains: [
-          {
-            filters: [
-              httpConnectionManager({
-                statPrefix: `outbound_${node.ip}_${s.hostPort}`,
-                routes: { rds: gatewayRouteName(s.port) },
-                useRemoteAddress: true,
-                forwardProxy: false,
-              }),
-            ],
-          },
-        ],
-      },
-    };
-  });
+  const out: NamedResource[] = [];
+  for (const s of servers) {
+    if (isHttpServer(s)) out.push(gatewayHttpListener(node, s));
+    else if (model) {
+      const l = gatewayL4Listener(node, s, model);
+      if (l) out.push(l);
+    }
+  }
+  return out;
 }

@@ -295,3 +295,152 @@ test('the inbound route config sends everything to inbound|<port>||', () => {
   assert.equal(hit.route.action.pickCluster(), 'inbound|9080||');
   assert.equal(hit.route.action.timeoutMs, 0);
 });
+
+/** Where a request for `authority` lands in a sidecar's http_proxy route table. */
+function landing(
+  m: MeshModel,
+  proxy: ProxyNode,
+  authority: string,
+  path = '/',
+): string | undefined {
+  const view = m.forProxy(proxy);
+  const { table } = wire(sidecarHttpProxyRoute(proxy, view).resource);
+  const hit = table.route({
+    method: 'GET',
+    scheme: 'http',
+    authority,
+    path,
+    query: '',
+    headers: {},
+  });
+  if (!hit) return undefined;
+  const action = hit.route.action;
+  if (action.kind === 'forward') return action.pickCluster();
+  return action.kind;
+}
+
+test('several VirtualServices for one host: the first with routes for the port wins', () => {
+  const vs = (name: string, match: string, subset: string) => `
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: ${name}, namespace: bookinfo}
+spec:
+  hosts: [reviews]
+  http: [{${match}route: [{destination: {host: reviews, subset: ${subset}}}]}]
+`;
+  const m = model(
+    [
+      SERVICES,
+      vs('admin-only', 'match: [{port: 9090}], ', 'admin'),
+      vs('first', '', 'first'),
+      vs('second', '', 'second'),
+    ].join('---\n'),
+  );
+  const me = node('bookinfo');
+  // 9080: admin-only has no route for it, so the next one naming the host routes it.
+  assert.equal(
+    landing(m, me, 'reviews:9080'),
+    'outbound|9080|first|reviews.bookinfo.svc.cluster.local',
+  );
+  assert.equal(
+    landing(m, me, 'reviews:9090'),
+    'outbound|9090|admin|reviews.bookinfo.svc.cluster.local',
+  );
+});
+
+test("VirtualService exportTo: another namespace's private one does not apply", () => {
+  const m = model(`${SERVICES}---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: private, namespace: bookinfo}
+spec:
+  hosts: [ratings]
+  exportTo: ["."]
+  http: [{route: [{destination: {host: ratings, subset: private}}]}]
+`);
+  assert.equal(
+    landing(m, node('bookinfo'), 'ratings.bookinfo:9080'),
+    'outbound|9080|private|ratings.bookinfo.svc.cluster.local',
+  );
+  assert.equal(
+    landing(m, node('elsewhere'), 'ratings.bookinfo:9080'),
+    'outbound|9080||ratings.bookinfo.svc.cluster.local',
+  );
+});
+
+test('a ServiceEntry answers to its addresses too (the VIP and VIP:port domains)', () => {
+  const m = model(`
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: db, namespace: x}
+spec:
+  hosts: [db.example.com]
+  addresses: [10.1.2.3, 10.9.0.0/16, "2001:db8::1"]
+  resolution: NONE
+  ports: [{number: 8080, name: http, protocol: HTTP}]
+`);
+  const svc = m.services.get('db.example.com');
+  assert.ok(svc);
+  assert.deepEqual(serviceDomains(svc, 8080, 'x'), [
+    'db.example.com',
+    'db.example.com:8080',
+    '10.1.2.3',
+    '10.1.2.3:8080',
+    '[2001:db8::1]',
+    '[2001:db8::1]:8080',
+  ]);
+  assert.equal(landing(m, node('x'), '10.1.2.3:8080'), 'outbound|8080||db.example.com');
+});
+
+test('a Sidecar: only imported hosts get virtual hosts; its egressProxy takes what is unknown', () => {
+  const m = model(`${SERVICES}---
+apiVersion: networking.istio.io/v1
+kind: Sidecar
+metadata: {name: default, namespace: bookinfo}
+spec:
+  egress: [{hosts: ["./ratings.bookinfo.svc.cluster.local", "./api.example.com"]}]
+  outboundTrafficPolicy:
+    mode: ALLOW_ANY
+    egressProxy: {host: api.example.com, port: {number: 80}}
+`);
+  const me = node('bookinfo');
+  const names = vhosts(wire(sidecarHttpProxyRoute(me, m.forProxy(me)).resource).config).map(
+    (v) => v['name'],
+  );
+  assert.deepEqual(names, [
+    'api.example.com:80',
+    'ratings.bookinfo.svc.cluster.local:9080',
+    'allow_any',
+  ]);
+  assert.equal(landing(m, me, 'reviews:9080'), 'outbound|80||api.example.com');
+  assert.equal(landing(m, me, 'somewhere.else'), 'outbound|80||api.example.com');
+  // Without the Sidecar, a proxy elsewhere gets it all and passes the unknown through.
+  assert.equal(landing(m, node('other'), 'somewhere.else'), 'PassthroughCluster');
+});
+
+test('a Sidecar egress listener with a port routes that port with its own VirtualServices', () => {
+  const m = model(`${SERVICES}---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews, namespace: bookinfo}
+spec:
+  hosts: [reviews]
+  http: [{route: [{destination: {host: reviews, subset: vs}}]}]
+---
+apiVersion: networking.istio.io/v1
+kind: Sidecar
+metadata: {name: default, namespace: bookinfo}
+spec:
+  egress:
+  - port: {number: 9090, protocol: HTTP, name: admin}
+    hosts: ["./reviews.bookinfo.svc.cluster.local"]
+  - hosts: ["./ratings.bookinfo.svc.cluster.local"]
+`);
+  const me = node('bookinfo');
+  // 9090's listener imports reviews and its VirtualService; 9080 is the catch-all's: not imported.
+  assert.equal(
+    landing(m, me, 'reviews:9090'),
+    'outbound|9090|vs|reviews.bookinfo.svc.cluster.local',
+  );
+  assert.equal(landing(m, me, 'reviews:9080'), 'PassthroughCluster');
+});

@@ -239,7 +239,8 @@ spec:
   });
 
   test('sidecars get mesh-bound VirtualServices exported to them; gateways get theirs', () => {
-    assert.deepEqual(names(m.virtualServicesFor('mesh', 'a')), ['mesh-only', 'both', 'private']);
+    // Istio's order: the namespace's private ones first, then exported, then public ones.
+    assert.deepEqual(names(m.virtualServicesFor('mesh', 'a')), ['private', 'mesh-only', 'both']);
     assert.deepEqual(names(m.virtualServicesFor('mesh', 'b')), ['mesh-only', 'both']);
     assert.deepEqual(names(m.virtualServicesFor('istio-system/ingress', 'istio-system')), ['both']);
     assert.deepEqual(names(m.virtualServicesFor('a/gw', 'istio-system')), ['both']);
@@ -352,5 +353,82 @@ spec:
     );
     assert.equal(pick(listed, 'frontend'), 'bookinfo/listed');
     assert.equal(pick(listed, 'batch'), '');
+  });
+});
+
+describe('a proxy view (forProxy)', () => {
+  const text = `
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: istio, namespace: istio-system}
+data:
+  mesh: |
+    defaultServiceExportTo: ["."]
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: cache, namespace: a}
+spec:
+  hosts: [cache.example.com]
+  exportTo: ["*"]
+  resolution: STATIC
+  ports: [{number: 80, name: http}]
+  endpoints: [{address: 10.0.0.1}]
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: cache, namespace: b}
+spec:
+  hosts: [cache.example.com]
+  exportTo: ["*"]
+  resolution: STATIC
+  ports: [{number: 80, name: http}]
+  endpoints: [{address: 10.0.0.2}]
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: local, namespace: a}
+spec:
+  hosts: [local.example.com]
+  resolution: STATIC
+  ports: [{number: 80, name: http}]
+  endpoints: [{address: 10.0.0.3}]
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: cache-canary, namespace: a}
+spec:
+  host: cache.example.com
+  workloadSelector: {matchLabels: {track: canary}}
+  subsets: [{name: canary}]
+`;
+  const m = build(text);
+  const view = (namespace: string, labels: Record<string, string> = {}) =>
+    m.forProxy({ type: 'sidecar', namespace, labels });
+
+  test('one hostname in two namespaces: each proxy its own namespace, with its endpoints', () => {
+    assert.deepEqual(eps(view('a'), 'cache.example.com', 80), ['10.0.0.1:80']);
+    assert.deepEqual(eps(view('b'), 'cache.example.com', 80), ['10.0.0.2:80']);
+  });
+
+  test("the ConfigMap's defaultServiceExportTo applies to services that set no exportTo", () => {
+    assert.equal(m.meshConfig.defaultServiceExportTo[0], '.');
+    assert.ok(view('a').services.has('local.example.com'));
+    assert.ok(!view('b').services.has('local.example.com'));
+  });
+
+  test("a DestinationRule's workloadSelector picks the proxies that get it", () => {
+    assert.equal(
+      view('a', { track: 'canary' }).destinationRuleFor('cache.example.com', 'a')?.resource.metadata
+        .name,
+      'cache-canary',
+    );
+    assert.equal(view('a').destinationRuleFor('cache.example.com', 'a'), undefined);
+    // A gateway in the namespace with the labels gets it too.
+    const gw = m.forProxy({ type: 'router', namespace: 'a', labels: { track: 'canary' } });
+    assert.equal(
+      gw.destinationRuleFor('cache.example.com', 'a')?.resource.metadata.name,
+      'cache-canary',
+    );
   });
 });

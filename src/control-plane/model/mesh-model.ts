@@ -1,90 +1,125 @@
-// The frozen snapshot the generators read: services, endpoints and routing rules indexed for
-// lookup. Built once per config or instance change; no locks, no I/O, never mutated.
+// The model: a frozen snapshot of services, endpoints and rules indexed for lookup, and its view
+// from one proxy (forProxy): what that proxy's Sidecar imports, the DestinationRules that apply
+// to it, its outbound traffic policy. Built once per config or instance change; no I/O.
 import type { ConfigResource } from '../../config/resource.js';
 import type {
   DestinationRuleSpec,
   GatewaySpec,
   ServiceEntrySpec,
   ServiceSpec,
+  SidecarSpec,
   VirtualServiceSpec,
   WorkloadEntrySpec,
 } from '../../config/kinds.js';
+import type { ProxyNode } from '../../xds/node.js';
 import type { WorkloadInstance } from '../registry/instances.js';
 import { kubernetesEndpoints, kubernetesService } from '../registry/kubernetes.js';
 import { fromServiceEntry } from '../registry/service-entries.js';
-import { hostMatches, isWildcard, resolveHost } from './hosts.js';
+import type { BoundDestinationRule } from './destination-rules.js';
+import { DestinationRuleIndex } from './destination-rules.js';
 import type { MeshConfig } from './mesh-config.js';
+import { meshConfigIn } from './mesh-config.js';
 import type { MeshEndpoint, MeshService } from './service.js';
 import { labelsMatch } from './service.js';
+import type { SidecarScope } from './sidecar-scope.js';
+import { buildSidecarScope, sidecarFor } from './sidecar-scope.js';
+import type { BoundVirtualService } from './virtual-services.js';
+import { MESH_GATEWAY, bindVirtualService, virtualServicesSeenBy } from './virtual-services.js';
+import { effectiveExportTo, isExportedTo } from './visibility.js';
 
-/** A VirtualService with its hosts and gateways resolved to full names. */
-export interface BoundVirtualService {
-  readonly resource: ConfigResource<VirtualServiceSpec>;
-  readonly namespace: string;
-  readonly hosts: readonly string[];
-  /** `mesh` or `namespace/name` of a Gateway. */
-  readonly gateways: readonly string[];
-  readonly spec: VirtualServiceSpec;
-}
-
-export interface BoundDestinationRule {
-  readonly resource: ConfigResource<DestinationRuleSpec>;
-  readonly host: string;
-  readonly spec: DestinationRuleSpec;
-}
+export type { BoundDestinationRule } from './destination-rules.js';
+export type { BoundVirtualService } from './virtual-services.js';
+export { MESH_GATEWAY };
 
 export interface ModelInput {
   readonly resources: readonly ConfigResource[];
   readonly instances: readonly WorkloadInstance[];
+  /** The base mesh config (Istio's defaults, or --mesh-config's); the `istio` ConfigMap overlays it. */
   readonly meshConfig: MeshConfig;
 }
 
-const MESH_GATEWAY = 'mesh';
+/** The proxy a view is for. */
+export type ProxyIdentity = Pick<ProxyNode, 'type' | 'namespace' | 'labels'>;
+
+/** Everything built once per model and shared by its proxy views. */
+interface Indexes {
+  /** hostname → every service of that name (one per namespace), Kubernetes first. */
+  readonly byHost: ReadonlyMap<string, ReadonlyMap<string, MeshService>>;
+  /** `namespace|hostname|port` → endpoints. */
+  readonly endpoints: ReadonlyMap<string, readonly MeshEndpoint[]>;
+  readonly virtualServices: readonly BoundVirtualService[];
+  readonly destinationRules: DestinationRuleIndex;
+  readonly sidecars: readonly ConfigResource<SidecarSpec>[];
+  readonly gateways: readonly ConfigResource<GatewaySpec>[];
+  readonly instances: readonly WorkloadInstance[];
+  /** Sidecar scopes by `namespace|sidecar`, computed on first use (Istio computes them per push). */
+  readonly scopes: Map<string, SidecarScope>;
+}
+
+/** A proxy's view: its scope (sidecars) and the services it sees, by hostname. */
+interface View {
+  readonly proxy: ProxyIdentity;
+  readonly services: ReadonlyMap<string, MeshService>;
+  readonly scope: SidecarScope | undefined;
+}
 
 function ofKind<S>(resources: readonly ConfigResource[], kind: string): ConfigResource<S>[] {
   return resources.filter((r) => r.kind === kind) as ConfigResource<S>[];
 }
 
-function endpointKey(hostname: string, port: number): string {
-  return `${hostname}|${port}`;
+function endpointKey(namespace: string, hostname: string, port: number): string {
+  return `${namespace}|${hostname}|${port}`;
+}
+
+function byHostname(a: MeshService, b: MeshService): number {
+  return a.hostname < b.hostname ? -1 : a.hostname > b.hostname ? 1 : 0;
 }
 
 export class MeshModel {
+  /** hostname → the service this view resolves it to (the whole mesh: Kubernetes first). */
   readonly services: ReadonlyMap<string, MeshService>;
   readonly virtualServices: readonly BoundVirtualService[];
+  /** Every DestinationRule, host resolved (unmerged). */
   readonly destinationRules: readonly BoundDestinationRule[];
   readonly gateways: readonly ConfigResource<GatewaySpec>[];
   readonly instances: readonly WorkloadInstance[];
-  private readonly endpoints: ReadonlyMap<string, readonly MeshEndpoint[]>;
 
   private constructor(
+    /** In a proxy's view, with its Sidecar's outboundTrafficPolicy. */
     readonly meshConfig: MeshConfig,
-    parts: {
-      services: Map<string, MeshService>;
-      endpoints: Map<string, MeshEndpoint[]>;
-      virtualServices: BoundVirtualService[];
-      destinationRules: BoundDestinationRule[];
-      gateways: ConfigResource<GatewaySpec>[];
-      instances: readonly WorkloadInstance[];
-    },
+    private readonly ix: Indexes,
+    private readonly view: View | undefined,
   ) {
-    this.services = parts.services;
-    this.endpoints = parts.endpoints;
-    this.virtualServices = parts.virtualServices;
-    this.destinationRules = parts.destinationRules;
-    this.gateways = parts.gateways;
-    this.instances = parts.instances;
+    this.services = view?.services ?? preferredServices(ix.byHost);
+    const imported = view?.scope ? new Set(view.scope.virtualServices) : undefined;
+    this.virtualServices = imported
+      ? ix.virtualServices.filter((vs) => !vs.gateways.includes(MESH_GATEWAY) || imported.has(vs))
+      : ix.virtualServices;
+    this.destinationRules = ix.destinationRules.all;
+    this.gateways = ix.gateways;
+    this.instances = ix.instances;
     Object.freeze(this);
   }
 
   static build(input: ModelInput): MeshModel {
     const { resources, instances } = input;
+    const meshConfig = meshConfigIn(resources, input.meshConfig);
     const workloadEntries = ofKind<WorkloadEntrySpec>(resources, 'WorkloadEntry');
-    const services = new Map<string, MeshService>();
+    const byHost = new Map<string, Map<string, MeshService>>();
     const endpoints = new Map<string, MeshEndpoint[]>();
-    const addEndpoints = (list: readonly MeshEndpoint[]) => {
-      for (const ep of list) {
-        const key = endpointKey(ep.hostname, ep.servicePort);
+    // One service per hostname and namespace; the first wins, and Kubernetes Services are read
+    // first (a ServiceEntry cannot take over a Service's name in its namespace, as in Istio).
+    const addService = (svc: MeshService, eps: readonly MeshEndpoint[]) => {
+      let names = byHost.get(svc.hostname);
+      if (!names) byHost.set(svc.hostname, (names = new Map()));
+      if (names.has(svc.namespace)) return;
+      names.set(svc.namespace, {
+        ...svc,
+        exportTo: effectiveExportTo(svc.exportTo, meshConfig.defaultServiceExportTo),
+      });
+      for (const ep of eps) {
+        if (ep.hostname !== svc.hostname) continue;
+        const key = endpointKey(svc.namespace, ep.hostname, ep.servicePort);
         const bucket = endpoints.get(key);
         if (bucket) bucket.push(ep);
         else endpoints.set(key, [ep]);
@@ -92,78 +127,154 @@ export class MeshModel {
     };
     for (const svc of ofKind<ServiceSpec>(resources, 'Service')) {
       const service = kubernetesService(svc);
-      services.set(service.hostname, service);
-      addEndpoints(kubernetesEndpoints(svc, service, instances, workloadEntries));
+      addService(service, kubernetesEndpoints(svc, service, instances, workloadEntries));
     }
-    // Kubernetes Services win over ServiceEntries for the same host, as in Istio.
     for (const se of ofKind<ServiceEntrySpec>(resources, 'ServiceEntry')) {
       const result = fromServiceEntry(se, instances, workloadEntries);
-      for (const s of result.services) if (!services.has(s.hostname)) services.set(s.hostname, s);
-      addEndpoints(
-        result.endpoints.filter((ep) => services.get(ep.hostname)?.registry === 'ServiceEntry'),
-      );
+      for (const s of result.services) addService(s, result.endpoints);
     }
     for (const list of endpoints.values()) list.sort(compareEndpoints);
-    return new MeshModel(input.meshConfig, {
-      services,
+    const ix: Indexes = {
+      byHost,
       endpoints,
-      virtualServices: ofKind<VirtualServiceSpec>(resources, 'VirtualService').map(
-        bindVirtualService,
+      virtualServices: ofKind<VirtualServiceSpec>(resources, 'VirtualService').map((r) =>
+        bindVirtualService(r, meshConfig.defaultVirtualServiceExportTo),
       ),
-      destinationRules: ofKind<DestinationRuleSpec>(resources, 'DestinationRule').map((r) => ({
-        resource: r,
-        host: resolveHost(r.spec.host ?? '', r.metadata.namespace),
-        spec: r.spec,
-      })),
+      destinationRules: new DestinationRuleIndex(
+        ofKind<DestinationRuleSpec>(resources, 'DestinationRule'),
+        {
+          rootNamespace: meshConfig.rootNamespace,
+          defaultExportTo: meshConfig.defaultDestinationRuleExportTo,
+        },
+      ),
+      sidecars: ofKind<SidecarSpec>(resources, 'Sidecar'),
       gateways: ofKind<GatewaySpec>(resources, 'Gateway'),
       instances,
-    });
-  }
-
-  endpointsOf(hostname: string, port: number): readonly MeshEndpoint[] {
-    return this.endpoints.get(endpointKey(hostname, port)) ?? [];
-  }
-
-  /** Services a proxy in `namespace` may reach (exportTo: `*`, `.` = own namespace, names). */
-  servicesVisibleTo(namespace: string): MeshService[] {
-    const out: MeshService[] = [];
-    for (const svc of this.services.values())
-      if (isExportedTo(svc.exportTo, svc.namespace, namespace)) out.push(svc);
-    return out.sort((a, b) => (a.hostname < b.hostname ? -1 : a.hostname > b.hostname ? 1 : 0));
-  }
-
-  /** VirtualServices bound to a gateway (`mesh` for sidecars), visible from `namespace`. */
-  virtualServicesFor(gateway: string, namespace: string): BoundVirtualService[] {
-    return this.virtualServices.filter(
-      (vs) =>
-        vs.gateways.includes(gateway) &&
-        (gateway !== MESH_GATEWAY ||
-          isExportedTo(vs.spec.exportTo ?? ['*'], vs.namespace, namespace)),
-    );
+      scopes: new Map(),
+    };
+    return new MeshModel(meshConfig, ix, undefined);
   }
 
   /**
-   * The DestinationRule for a host as seen from a proxy's namespace: Istio looks in the proxy's
-   * namespace, then the service's, then the root namespace (and nowhere else); within one, an
-   * exact host beats a wildcard and a longer wildcard a shorter one.
+   * The model as one proxy sees it: a sidecar sees what its Sidecar resource imports (every
+   * visible service without one), a gateway every service exported to its namespace; both get
+   * the DestinationRules chosen for their namespace and labels.
+   */
+  forProxy(proxy: ProxyIdentity): MeshModel {
+    if (proxy.type !== 'sidecar') {
+      const services = new Map<string, MeshService>();
+      for (const s of this.visibleServices(proxy.namespace)) {
+        const c = services.get(s.hostname);
+        if (!c || (c.registry !== 'Kubernetes' && s.registry === 'Kubernetes'))
+          services.set(s.hostname, s);
+      }
+      return new MeshModel(this.meshConfig, this.ix, { proxy, services, scope: undefined });
+    }
+    const scope = this.sidecarScopeFor(proxy);
+    const meshConfig: MeshConfig = {
+      ...this.meshConfig,
+      outboundTrafficPolicy: { mode: scope.outboundTrafficPolicy.mode },
+    };
+    return new MeshModel(meshConfig, this.ix, { proxy, services: scope.services, scope });
+  }
+
+  /** The Sidecar scope in force for this view's proxy (sidecars only). */
+  get sidecarScope(): SidecarScope | undefined {
+    return this.view?.scope;
+  }
+
+  /** The proxy this view is for (routes with sourceLabels / sourceNamespace apply per proxy). */
+  get proxy(): ProxyIdentity | undefined {
+    return this.view?.proxy;
+  }
+
+  /** A delegate VirtualService (one without hosts) by name, whatever the proxy's scope. */
+  delegateVirtualService(namespace: string, name: string): BoundVirtualService | undefined {
+    return this.ix.virtualServices.find(
+      (vs) =>
+        vs.hosts.length === 0 && vs.namespace === namespace && vs.resource.metadata.name === name,
+    );
+  }
+
+  /** The SidecarScope of a sidecar proxy: its Sidecar resource's imports (memoised per resource). */
+  sidecarScopeFor(proxy: Pick<ProxyIdentity, 'namespace' | 'labels'>): SidecarScope {
+    const sidecar = sidecarFor(this.ix.sidecars, proxy, this.meshConfig.rootNamespace);
+    const key = `${proxy.namespace}|${sidecar ? `${sidecar.metadata.namespace}/${sidecar.metadata.name}` : ''}`;
+    let scope = this.ix.scopes.get(key);
+    if (!scope) {
+      const visible = this.visibleServices(proxy.namespace);
+      scope = buildSidecarScope(sidecar, proxy.namespace, {
+        meshConfig: this.meshConfig,
+        visible,
+        visibleSet: new Set(visible),
+        virtualServices: virtualServicesSeenBy(
+          this.ix.virtualServices,
+          MESH_GATEWAY,
+          proxy.namespace,
+        ),
+        byHost: this.ix.byHost,
+      });
+      this.ix.scopes.set(key, scope);
+    }
+    return scope;
+  }
+
+  /** Every service (of any namespace) exported to `namespace`. */
+  private visibleServices(namespace: string): MeshService[] {
+    const out: MeshService[] = [];
+    for (const names of this.ix.byHost.values())
+      for (const s of names.values())
+        if (isExportedTo(s.exportTo, s.namespace, namespace)) out.push(s);
+    return out;
+  }
+
+  endpointsOf(hostname: string, port: number): readonly MeshEndpoint[] {
+    const ns = this.services.get(hostname)?.namespace;
+    if (ns === undefined) return [];
+    return this.ix.endpoints.get(endpointKey(ns, hostname, port)) ?? [];
+  }
+
+  /**
+   * Services a proxy in `namespace` reaches, one per hostname, sorted: in a proxy's view, what it
+   * imports; otherwise every service exported to the namespace (its own namespace's first).
+   */
+  servicesVisibleTo(namespace: string): MeshService[] {
+    if (this.view && this.view.proxy.namespace === namespace)
+      return [...this.view.services.values()].sort(byHostname);
+    const chosen = new Map<string, MeshService>();
+    for (const s of this.visibleServices(namespace)) {
+      const c = chosen.get(s.hostname);
+      if (!c || (s.namespace === namespace && c.namespace !== namespace)) chosen.set(s.hostname, s);
+    }
+    return [...chosen.values()].sort(byHostname);
+  }
+
+  /**
+   * VirtualServices bound to a gateway (`mesh` for sidecars) that a proxy of `namespace` sees, in
+   * Istio's order (its namespace's private ones, those exported to it, public ones); in a
+   * sidecar's view, only those its Sidecar imports.
+   */
+  virtualServicesFor(gateway: string, namespace: string): BoundVirtualService[] {
+    const seen = virtualServicesSeenBy(this.ix.virtualServices, gateway, namespace);
+    const scope = this.view?.scope;
+    if (gateway !== MESH_GATEWAY || !scope) return seen;
+    const imported = new Set(scope.virtualServices);
+    return seen.filter((vs) => imported.has(vs));
+  }
+
+  /**
+   * The DestinationRule a proxy of `proxyNamespace` applies to a host (Istio's lookup: its own
+   * namespace, the service's, the root namespace; a matching workloadSelector in its own namespace
+   * first). In a proxy's view, the proxy's labels pick workloadSelector rules.
    */
   destinationRuleFor(hostname: string, proxyNamespace: string): BoundDestinationRule | undefined {
     const service = this.services.get(hostname);
-    const order = [proxyNamespace, service?.namespace, this.meshConfig.rootNamespace];
-    const candidates = this.destinationRules.filter(
-      (dr) =>
-        order.includes(dr.resource.metadata.namespace) &&
-        hostMatches(dr.host, hostname) &&
-        isExportedTo(dr.spec.exportTo ?? ['*'], dr.resource.metadata.namespace, proxyNamespace),
-    );
-    const rank = (dr: BoundDestinationRule): number => {
-      const nsRank = order.indexOf(dr.resource.metadata.namespace);
-      const specificity = isWildcard(dr.host) ? 1000 - dr.host.length : 0;
-      return nsRank * 10000 + specificity;
-    };
-    let best: BoundDestinationRule | undefined;
-    for (const dr of candidates) if (!best || rank(dr) < rank(best)) best = dr;
-    return best;
+    return this.ix.destinationRules.lookup({
+      hostname,
+      serviceNamespace: service?.namespace,
+      proxyNamespace,
+      proxyLabels: this.view?.proxy.labels ?? {},
+    });
   }
 
   /** Gateways whose selector matches a router's labels. */
@@ -175,23 +286,17 @@ export class MeshModel {
   }
 }
 
-function bindVirtualService(r: ConfigResource<VirtualServiceSpec>): BoundVirtualService {
-  const namespace = r.metadata.namespace;
-  const gateways = (r.spec.gateways?.length ? r.spec.gateways : [MESH_GATEWAY]).map((g) =>
-    g === MESH_GATEWAY || g.includes('/') ? g : `${namespace}/${g}`,
-  );
-  return {
-    resource: r,
-    namespace,
-    hosts: (r.spec.hosts ?? []).map((h) => resolveHost(h, namespace)),
-    gateways,
-    spec: r.spec,
-  };
-}
-
-function isExportedTo(exportTo: readonly string[], ownNamespace: string, viewer: string): boolean {
-  if (exportTo.length === 0) return true;
-  return exportTo.some((e) => e === '*' || e === viewer || (e === '.' && ownNamespace === viewer));
+/** One service per hostname for a view of the whole mesh: Kubernetes first, then the first read. */
+function preferredServices(
+  byHost: ReadonlyMap<string, ReadonlyMap<string, MeshService>>,
+): Map<string, MeshService> {
+  const out = new Map<string, MeshService>();
+  for (const [host, names] of byHost) {
+    const all = [...names.values()];
+    const pick = all.find((s) => s.registry === 'Kubernetes') ?? all[0];
+    if (pick) out.set(host, pick);
+  }
+  return out;
 }
 
 function compareEndpoints(a: MeshEndpoint, b: MeshEndpoint): number {
@@ -199,5 +304,3 @@ function compareEndpoints(a: MeshEndpoint, b: MeshEndpoint): number {
   const kb = `${b.address}:${b.port}`;
   return ka < kb ? -1 : ka > kb ? 1 : 0;
 }
-
-export { MESH_GATEWAY };

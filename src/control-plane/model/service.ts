@@ -21,9 +21,11 @@ export interface MeshService {
   readonly registry: 'Kubernetes' | 'ServiceEntry';
   readonly resolution: Resolution;
   readonly meshExternal: boolean;
-  /** Namespaces that may see the service; `*` for all (Istio's default). */
+  /** Namespaces that may see the service (`*` all, `.` its own, `~` none); empty: the mesh default. */
   readonly exportTo: readonly string[];
   readonly labels: Readonly<Record<string, string>>;
+  /** Virtual IPs (a ServiceEntry's `addresses`, a Service's clusterIP): also names of the service. */
+  readonly addresses: readonly string[];
 }
 
 export interface MeshEndpoint {

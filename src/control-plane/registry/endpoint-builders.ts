@@ -18,6 +18,16 @@ function localityOf(labels: Readonly<Record<string, string>>): string {
   return zone ? `${region}/${zone}` : region;
 }
 
+/**
+ * Istio's getTLSModeFromWorkloadEntry: the `security.istio.io/tlsMode` label when present, else
+ * `istio` when the entry names a service account (a proxy with an identity fronts it).
+ */
+function tlsModeOf(spec: WorkloadEntrySpec): 'istio' | 'disabled' {
+  const label = spec.labels?.[TLS_MODE_LABEL];
+  if (label !== undefined) return label === 'istio' ? 'istio' : 'disabled';
+  return spec.serviceAccount ? 'istio' : 'disabled';
+}
+
 /** A launched instance: its sidecar's inbound listener is the endpoint. */
 export function instanceEndpoint(
   instance: WorkloadInstance,
@@ -63,6 +73,6 @@ export function workloadEntryEndpoint(
     instanceName: we.metadata.name,
     locality: we.spec.locality ?? localityOf(labels),
     weight: we.spec.weight ?? 1,
-    tlsMode: labels[TLS_MODE_LABEL] === 'istio' ? 'istio' : 'disabled',
+    tlsMode: tlsModeOf(we.spec),
   };
 }

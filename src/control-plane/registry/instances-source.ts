@@ -12,6 +12,7 @@ export class InstancesSource extends EventEmitter {
   private watcher: FSWatcher | undefined;
   private timer: NodeJS.Timeout | undefined;
   private text = '';
+  private gen = 0;
 
   constructor(
     private readonly file: string | undefined,
@@ -22,6 +23,11 @@ export class InstancesSource extends EventEmitter {
 
   get instances(): readonly WorkloadInstance[] {
     return this.list;
+  }
+
+  /** The generation of the file last read (0 when the file has none). */
+  get generation(): number {
+    return this.gen;
   }
 
   async start(): Promise<void> {
@@ -50,6 +56,7 @@ export class InstancesSource extends EventEmitter {
     try {
       const parsed = JSON.parse(text) as InstancesFile;
       this.list = parsed.instances ?? [];
+      this.gen = typeof parsed.generation === 'number' ? parsed.generation : 0;
       this.text = text;
       this.emit('change');
     } catch (e) {

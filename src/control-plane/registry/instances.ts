@@ -19,4 +19,9 @@ export interface WorkloadInstance {
 
 export interface InstancesFile {
   readonly instances: readonly WorkloadInstance[];
+  /**
+   * Grows with every write. The control plane reports the one its proxies were last pushed
+   * (GET /debug/sync), so a writer can wait until what it wrote is in force everywhere.
+   */
+  readonly generation?: number;
 }

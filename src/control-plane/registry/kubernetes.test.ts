@@ -67,7 +67,8 @@ spec:
 test('a Service becomes name.namespace.svc.cluster.local with its ports', () => {
   const s = kubernetesService(svc);
   assert.equal(s.hostname, 'cart.shop.svc.cluster.local');
-  assert.deepEqual(s.exportTo, ['*']);
+  // No annotation: the model applies MeshConfig.defaultServiceExportTo.
+  assert.deepEqual(s.exportTo, []);
   assert.deepEqual(s.labels, { team: 'x' });
   assert.deepEqual(
     s.ports.map((p) => `${p.name}:${p.port}:${p.protocol}`),

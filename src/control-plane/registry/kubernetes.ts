@@ -28,13 +28,23 @@ export function kubernetesService(svc: ConfigResource<ServiceSpec>): MeshService
     meshExternal: false,
     exportTo: exportToOf(svc.metadata.annotations),
     labels: svc.metadata.labels,
+    addresses: clusterIps(svc.spec),
   };
 }
 
-/** `networking.istio.io/exportTo` annotation, Istio's way to scope a Kubernetes Service. */
+/** A Service's cluster IPs, as written (none for a headless Service). */
+function clusterIps(spec: ServiceSpec): string[] {
+  const ips = spec.clusterIPs?.length ? spec.clusterIPs : spec.clusterIP ? [spec.clusterIP] : [];
+  return ips.filter((ip) => ip !== 'None' && ip !== '');
+}
+
+/**
+ * `networking.istio.io/exportTo` annotation, Istio's way to scope a Kubernetes Service; none:
+ * the mesh's defaultServiceExportTo applies.
+ */
 function exportToOf(annotations: Readonly<Record<string, string>>): string[] {
   const raw = annotations['networking.istio.io/exportTo'];
-  if (!raw) return ['*'];
+  if (!raw) return [];
   return raw
     .split(',')
     .map((s) => s.trim())

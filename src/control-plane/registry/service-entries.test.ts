@@ -36,15 +36,15 @@ test('one service per host, with its resolution, location and exportTo', () => {
     r.services.map((s) => [s.hostname, s.resolution, s.meshExternal, s.exportTo.join()]),
     [
       ['api.example.com', 'STATIC', false, '.'],
-      // A short host resolves in the ServiceEntry's namespace.
-      ['cache.egress.svc.cluster.local', 'STATIC', false, '.'],
+      // Istio takes a ServiceEntry's hosts as written: a short name stays short.
+      ['cache', 'STATIC', false, '.'],
     ],
   );
   assert.equal(r.services[0]?.registry, 'ServiceEntry');
   assert.deepEqual(r.services[0]?.ports, [{ name: 'https', port: 443, protocol: 'HTTPS' }]);
 });
 
-test('defaults: resolution NONE, MESH_EXTERNAL, exported everywhere, no endpoints', () => {
+test('defaults: resolution NONE, MESH_EXTERNAL, the mesh default exportTo, no endpoints', () => {
   const r = fromServiceEntry(
     se({ hosts: ['*.example.com'], ports: [{ number: 80, name: 'http', protocol: 'HTTP' }] }),
     [],
@@ -52,7 +52,8 @@ test('defaults: resolution NONE, MESH_EXTERNAL, exported everywhere, no endpoint
   );
   assert.equal(r.services[0]?.resolution, 'NONE');
   assert.equal(r.services[0]?.meshExternal, true);
-  assert.deepEqual(r.services[0]?.exportTo, ['*']);
+  // No exportTo: the model applies MeshConfig.defaultServiceExportTo.
+  assert.deepEqual(r.services[0]?.exportTo, []);
   assert.deepEqual(r.endpoints, []);
 });
 
@@ -141,4 +142,103 @@ test('workloadSelector: WorkloadEntries and ready instances of the namespace', (
     'legacy.internal|80|127.0.0.1:33000',
   ]);
   assert.equal(r.endpoints[1]?.tlsMode, 'istio');
+});
+
+test('MESH_EXTERNAL services get canonical-service labels (for telemetry); MESH_INTERNAL keep theirs', () => {
+  const ext = fromServiceEntry(
+    {
+      ...se({ hosts: ['a.example.com'], ports: [{ number: 80, name: 'http' }] }),
+      metadata: { name: 'se', namespace: 'egress', labels: { app: 'payments' }, annotations: {} },
+    },
+    [],
+    [],
+  );
+  assert.deepEqual(ext.services[0]?.labels, {
+    app: 'payments',
+    'service.istio.io/canonical-name': 'payments',
+    'service.istio.io/canonical-revision': 'latest',
+  });
+  const internal = fromServiceEntry(
+    se({ hosts: ['b.internal'], location: 'MESH_INTERNAL', ports: [{ number: 80, name: 'http' }] }),
+    [],
+    [],
+  );
+  assert.deepEqual(internal.services[0]?.labels, {});
+});
+
+test('addresses become service VIPs (a /32 as its IP); NONE keeps no endpoints', () => {
+  const r = fromServiceEntry(
+    se({
+      hosts: ['db.example.com'],
+      addresses: ['10.0.0.1/32', '10.1.0.0/16', '192.168.1.1'],
+      resolution: 'NONE',
+      ports: [{ number: 5432, name: 'tcp', protocol: 'TCP' }],
+    }),
+    [],
+    [],
+  );
+  assert.deepEqual(r.services[0]?.addresses, ['10.0.0.1', '10.1.0.0/16', '192.168.1.1']);
+  assert.deepEqual(r.endpoints, []);
+});
+
+test('inline endpoints: tlsMode from the label, else istio when a serviceAccount is named; unix sockets skipped', () => {
+  const r = fromServiceEntry(
+    se({
+      hosts: ['vm.internal'],
+      location: 'MESH_INTERNAL',
+      resolution: 'STATIC',
+      ports: [{ number: 80, name: 'http', protocol: 'HTTP' }],
+      endpoints: [
+        { address: '10.0.0.1', serviceAccount: 'vm' },
+        {
+          address: '10.0.0.2',
+          labels: { 'security.istio.io/tlsMode': 'disabled' },
+          serviceAccount: 'vm',
+        },
+        { address: '10.0.0.3' },
+        { address: 'unix:///var/run/vm.sock' },
+      ],
+    }),
+    [],
+    [],
+  );
+  assert.deepEqual(
+    r.endpoints.map((e) => `${e.address}:${e.tlsMode}`),
+    ['10.0.0.1:istio', '10.0.0.2:disabled', '10.0.0.3:disabled'],
+  );
+});
+
+test('selected Workload instances: the container port numbered as targetPort, or named as the port', () => {
+  const instance: WorkloadInstance = {
+    name: 'app-0',
+    namespace: 'egress',
+    workloadName: 'app',
+    labels: { app: 'app' },
+    serviceAccount: 'sa',
+    address: '127.0.0.1',
+    ports: [
+      { containerPort: 8080, name: 'web', listenPort: 31000, appPort: 31001 },
+      { containerPort: 7000, name: 'grpc', listenPort: 31002, appPort: 31003 },
+    ],
+    ready: true,
+  };
+  const r = fromServiceEntry(
+    se({
+      hosts: ['app.internal'],
+      location: 'MESH_INTERNAL',
+      resolution: 'STATIC',
+      workloadSelector: { labels: { app: 'app' } },
+      ports: [
+        { number: 80, name: 'http', protocol: 'HTTP', targetPort: 8080 },
+        { number: 9000, name: 'grpc', protocol: 'GRPC' },
+        { number: 9999, name: 'none', protocol: 'HTTP' },
+      ],
+    }),
+    [instance],
+    [],
+  );
+  assert.deepEqual(addrs(r), [
+    'app.internal|80|127.0.0.1:31000',
+    'app.internal|9000|127.0.0.1:31002',
+  ]);
 });

@@ -38,6 +38,16 @@ export interface ProxyStatus {
   types: Record<string, TypeStatus>;
 }
 
+/**
+ * True when the proxy has answered everything it was sent: each type ACKed at the version sent,
+ * or NACKed (it keeps its last good config, and nothing newer exists to send).
+ */
+export function settled(proxy: ProxyStatus): boolean {
+  return Object.values(proxy.types).every(
+    (t) => t.ackedVersion === t.sentVersion || t.nack?.version === t.sentVersion,
+  );
+}
+
 /** Payloads of the events the server emits (for tests, metrics and logs). */
 export interface AdsEvents {
   /** Every request as received, before any rule applies (proxyId as the request claims it). */

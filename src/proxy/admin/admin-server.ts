@@ -6,6 +6,7 @@ import type { ListenerManager } from '../listeners/listener-manager.js';
 import type { XdsClient } from '../xds-client/xds-client.js';
 import type { ConfigManager } from '../config-manager.js';
 import { configDump } from './config-dump.js';
+import { clusterStatLines, clustersJson, clustersText } from './clusters.js';
 
 export interface AdminDeps {
   readonly config: ConfigManager;
@@ -17,39 +18,14 @@ export interface AdminDeps {
   quit(): void;
 }
 
-function clustersText(clusters: ClusterManager): string {
-  const lines: string[] = [];
-  for (const c of clusters.all()) {
-    const name = c.config.name;
-    const t = c.config.thresholds;
-    lines.push(`${name}::default_priority::max_connections::${t.maxConnections}`);
-    lines.push(`${name}::default_priority::max_pending_requests::${t.maxPendingRequests}`);
-    lines.push(`${name}::default_priority::max_requests::${t.maxRequests}`);
-    lines.push(`${name}::default_priority::max_retries::${t.maxRetries}`);
-    for (const h of c.hosts) {
-      const prefix = `${name}::${h.key}`;
-      lines.push(
-        `${prefix}::rq_active::${h.activeRequests}`,
-        `${prefix}::rq_total::${h.requestsTotal}`,
-        `${prefix}::rq_error::${h.errorsTotal}`,
-      );
-      lines.push(
-        `${prefix}::weight::${h.spec.weight}`,
-        `${prefix}::health_flags::healthy`,
-        `${prefix}::locality::${h.spec.locality}`,
-      );
-    }
-  }
-  return lines.join('\n') + '\n';
-}
-
 function statsText(deps: AdminDeps): string {
   const lines: string[] = [];
-  for (const c of deps.clusters.all())
-    for (const [k, v] of c.stats.entries()) lines.push(`cluster.${c.config.name}.${k}: ${v}`);
+  for (const c of deps.clusters.all()) lines.push(...clusterStatLines(c));
   for (const l of deps.listeners.listeners())
     for (const [k, v] of l.stats.entries())
       lines.push(`listener.${l.address}_${l.port}.${k}: ${v}`);
+  for (const l of deps.listeners.listeners())
+    for (const [k, v] of l.stats.filterCounters) lines.push(`http.${k}: ${v}`);
   const xds = deps.xds.status();
   lines.push(`control_plane.connected_state: ${xds.connected ? 1 : 0}`);
   return lines.sort().join('\n') + '\n';
@@ -83,7 +59,9 @@ export class AdminServer {
           'application/json',
         );
       case '/clusters':
-        return send(200, clustersText(this.deps.clusters));
+        return /[?&]format=json/.test(req.url ?? '')
+          ? send(200, JSON.stringify(clustersJson(this.deps.clusters), null, 2), 'application/json')
+          : send(200, clustersText(this.deps.clusters));
       case '/stats':
         return send(200, statsText(this.deps));
       case '/listeners':

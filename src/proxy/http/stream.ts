@@ -2,6 +2,8 @@
 // what happened (flags, upstream host, timings) for access logs and metrics.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ResponseFlag } from '../errors.js';
+import type { HeaderMap } from '../filters/http/header-map.js';
+import type { ClusterChoice } from '../routes/route-action.js';
 import type { RequestView } from '../routes/matchers.js';
 import type { CompiledRoute, VirtualHost } from '../routes/route-table.js';
 import type { Host } from '../upstream/host.js';
@@ -12,6 +14,8 @@ export class HttpStream {
   route: CompiledRoute | undefined;
   virtualHost: VirtualHost | undefined;
   clusterName = '';
+  /** The (weighted) cluster picked for the route, with its own header mutations. */
+  clusterChoice: ClusterChoice | undefined;
   upstreamHost: Host | undefined;
   readonly responseFlags = new Set<ResponseFlag>();
   responseCodeDetails = '';
@@ -20,6 +24,11 @@ export class HttpStream {
   responseStarted = false;
   /** Set by the router while an upstream attempt is in flight: aborts it. */
   abortUpstream: (() => void) | undefined;
+  /**
+   * Set by the connection manager when something adjusts response heads (route header
+   * mutations, CORS): called on every response head, upstream or local, before it is sent.
+   */
+  finalizeResponseHeaders: ((status: number, headers: HeaderMap) => void) | undefined;
 
   constructor(
     readonly req: IncomingMessage,
@@ -38,6 +47,10 @@ export class HttpStream {
   /** Request has a body to forward (it cannot be replayed for a retry). */
   get hasBody(): boolean {
     const h = this.req.headers;
+    // HTTP/2 needs no length: a body follows unless the HEADERS frame ended the stream.
+    if (this.req.httpVersionMajor === 2)
+      return !(this.req as unknown as { stream?: { endAfterHeaders?: boolean } }).stream
+        ?.endAfterHeaders;
     return (
       h['transfer-encoding'] !== undefined ||
       (h['content-length'] !== undefined && h['content-length'] !== '0')

@@ -1,54 +1,169 @@
-// Listeners at run time: one server socket per address; an LDS update keeps sockets whose
-// address did not change and swaps their filter chain in place, so no connection is dropped.
-import http from 'node:http';
+// Listeners at run time: one server socket per address (or none, for internal listeners, which
+// take connections other listeners hand them). Per connection: listener filters, filter chain
+// selection, the chain's network filter. An LDS update keeps sockets whose address did not
+// change and swaps their filter chains in place, so no connection is dropped; a connection
+// manager's codec carries over to the chain of the same name, so open HTTP connections follow
+// the new config with their next request.
+import net from 'node:net';
 import type { Socket } from 'node:net';
+import { HttpCodec } from '../filters/network/http_connection_manager/codec.js';
 import { HttpConnectionManager } from '../filters/network/http_connection_manager/filter.js';
 import type { HcmDeps } from '../filters/network/http_connection_manager/filter.js';
-import type { ListenerConfig } from './listener-config.js';
+import { TcpProxyFilter } from '../filters/network/tcp_proxy/filter.js';
+import type { TcpSession } from '../filters/network/tcp_proxy/session.js';
+import type { ConnectionInfo, InternalHandoff, NetworkFilter } from './connection.js';
+import { peek, setConnectionInfo } from './connection.js';
+import type { ChainMatch } from './filter-chain-match.js';
+import { selectChain } from './filter-chain-match.js';
+import type { FilterChainConfig, ListenerConfig } from './listener-config.js';
 import { ListenerStats } from './listener-stats.js';
 
-// Envoy's defaults: 60 KiB of request headers, one hour idle connections.
-const MAX_HEADER_BYTES = 60 * 1024;
-const IDLE_TIMEOUT_MS = 3600_000;
+export type ListenerDeps = Omit<HcmDeps, 'stats'> & {
+  /** Every finished TCP session (tcp_proxy), for access logs and tests. */
+  readonly onTcpSessionEnd?: (session: TcpSession) => void;
+};
+
+interface RuntimeChain {
+  readonly config: FilterChainConfig;
+  readonly match: ChainMatch;
+  readonly filter: NetworkFilter;
+}
 
 class ActiveListener {
   readonly stats = new ListenerStats();
-  hcm: HttpConnectionManager;
   config: ListenerConfig;
-  private readonly server: http.Server;
+  private chains: RuntimeChain[] = [];
+  private defaultChain: RuntimeChain | undefined;
+  private readonly server: net.Server | undefined;
   private readonly sockets = new Set<Socket>();
 
-  constructor(config: ListenerConfig, deps: Omit<HcmDeps, 'stats'>) {
+  constructor(
+    config: ListenerConfig,
+    private readonly deps: ListenerDeps,
+    private readonly handoff: InternalHandoff,
+  ) {
     this.config = config;
-    this.hcm = this.makeHcm(config, deps);
-    this.server = http.createServer(
-      { maxHeaderSize: MAX_HEADER_BYTES, keepAlive: true, noDelay: true },
-      (req, res) => this.hcm.handle(req, res),
-    );
-    this.server.keepAliveTimeout = IDLE_TIMEOUT_MS;
-    this.server.on('connection', (socket: Socket) => {
-      this.stats.downstream_cx_total++;
-      this.stats.downstream_cx_active++;
-      this.sockets.add(socket);
-      socket.once('close', () => {
-        this.stats.downstream_cx_active--;
-        this.sockets.delete(socket);
-      });
-    });
+    this.install(config);
+    if (!config.internal) {
+      // allowHalfOpen: HTTP handles a client's FIN itself, and tcp_proxy passes it on.
+      this.server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) =>
+        this.accept(socket, undefined),
+      );
+    }
   }
 
-  makeHcm(config: ListenerConfig, deps: Omit<HcmDeps, 'stats'>): HttpConnectionManager {
-    const chain = config.filterChains[0];
-    if (!chain) throw new Error(`listener ${config.name} has no filter chain`);
-    return new HttpConnectionManager(chain.hcm, { ...deps, stats: this.stats }, config.name);
+  /** Builds the runtime chains of `config`, reusing codecs of same-named HTTP chains. */
+  install(config: ListenerConfig): void {
+    const previous = new Map<string, RuntimeChain>();
+    for (const c of [...this.chains, ...(this.defaultChain ? [this.defaultChain] : [])])
+      previous.set(c.config.name, c);
+    const reused = new Set<NetworkFilter>();
+    const build = (fc: FilterChainConfig): RuntimeChain => {
+      const old = previous.get(fc.name);
+      if (fc.filter.kind === 'http_connection_manager') {
+        const hcm = new HttpConnectionManager(
+          fc.filter.config,
+          { ...this.deps, stats: this.stats },
+          config.name,
+        );
+        if (old?.filter instanceof HttpCodec && !reused.has(old.filter)) {
+          old.filter.hcm = hcm;
+          reused.add(old.filter);
+          return { config: fc, match: fc.match, filter: old.filter };
+        }
+        const codecDeps = { handoff: this.handoff, stats: this.stats, log: this.deps.log };
+        return { config: fc, match: fc.match, filter: new HttpCodec(hcm, codecDeps, config.name) };
+      }
+      return {
+        config: fc,
+        match: fc.match,
+        filter: new TcpProxyFilter(fc.filter.config, {
+          clusters: this.deps.clusters,
+          handoff: this.handoff,
+          log: this.deps.log,
+          ...(this.deps.onTcpSessionEnd ? { onSessionEnd: this.deps.onTcpSessionEnd } : {}),
+        }),
+      };
+    };
+    const chains = config.filterChains.map(build);
+    const defaultChain = config.defaultFilterChain ? build(config.defaultFilterChain) : undefined;
+    // Codecs no chain took any more stop taking requests on their idle connections.
+    for (const c of previous.values()) if (!reused.has(c.filter)) c.filter.drain?.();
+    this.config = config;
+    this.chains = chains;
+    this.defaultChain = defaultChain;
+  }
+
+  /** A new connection: from our socket, or handed over by another listener (internal ones). */
+  accept(socket: Socket, tunnel: { authority: string; port: number } | undefined): void {
+    const stats = this.stats;
+    stats.downstream_cx_total++;
+    stats.downstream_cx_active++;
+    this.sockets.add(socket);
+    socket.once('close', () => {
+      stats.downstream_cx_active--;
+      this.sockets.delete(socket);
+    });
+    socket.on('error', () => undefined);
+    const conn: ConnectionInfo = {
+      listenerName: this.config.name,
+      localPort: tunnel ? tunnel.port : (socket.localPort ?? 0),
+      localAddress: socket.localAddress ?? '',
+      remoteAddress: socket.remoteAddress ?? '',
+      remotePort: socket.remotePort ?? 0,
+      transportProtocol: 'raw_buffer',
+      serverName: '',
+      applicationProtocols: [],
+      tunnelAuthority: tunnel?.authority,
+      startTime: performance.now(),
+    };
+    setConnectionInfo(socket, conn);
+    const config = this.config;
+    if (config.listenerFilters.length === 0) {
+      this.dispatch(socket, conn);
+      return;
+    }
+    const filters = config.listenerFilters;
+    const pending = new Set(filters);
+    peek(
+      socket,
+      (data) => {
+        for (const f of pending) if (f.inspect(data, conn)) pending.delete(f);
+        return pending.size === 0;
+      },
+      config.listenerFiltersTimeoutMs,
+    ).then(
+      () => this.dispatch(socket, conn),
+      (e: Error & { code?: string }) => {
+        if (e.code === 'ERR_PEEK_TIMEOUT' && config.continueOnListenerFiltersTimeout) {
+          this.dispatch(socket, conn);
+        } else {
+          socket.destroy();
+        }
+      },
+    );
+  }
+
+  private dispatch(socket: Socket, conn: ConnectionInfo): void {
+    if (socket.destroyed) return;
+    const chain = selectChain(this.chains, conn) ?? this.defaultChain;
+    if (!chain) {
+      // Envoy: no matching filter chain and no default one: the connection is closed (NR).
+      this.stats.no_filter_chain_match++;
+      socket.destroy();
+      return;
+    }
+    chain.filter.onConnection(socket, conn);
   }
 
   listen(): Promise<void> {
+    const server = this.server;
+    if (!server) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const onError = (e: Error) => reject(e);
-      this.server.once('error', onError);
-      this.server.listen(this.config.port, this.config.address, () => {
-        this.server.off('error', onError);
+      server.once('error', onError);
+      server.listen(this.config.port, this.config.address, () => {
+        server.off('error', onError);
         resolve();
       });
     });
@@ -56,28 +171,51 @@ class ActiveListener {
 
   /** Stops accepting; open connections finish their requests, idle ones close now. */
   close(): Promise<void> {
+    for (const c of [...this.chains, ...(this.defaultChain ? [this.defaultChain] : [])])
+      c.filter.drain?.();
+    const server = this.server;
     return new Promise((resolve) => {
-      this.server.close(() => resolve());
-      this.server.closeIdleConnections();
+      if (!server) {
+        if (this.sockets.size === 0) resolve();
+        else this.whenEmpty(resolve);
+        return;
+      }
+      server.close(() => resolve());
     });
+  }
+
+  private whenEmpty(resolve: () => void): void {
+    const check = () => {
+      if (this.sockets.size === 0) resolve();
+    };
+    for (const s of this.sockets) s.once('close', check);
   }
 
   /** Closes everything at once (proxy shutdown after its drain period). */
   destroy(): void {
-    this.server.close();
+    this.server?.close();
     for (const s of this.sockets) s.destroy();
   }
 
   get boundPort(): number {
-    const a = this.server.address();
+    const a = this.server?.address();
     return typeof a === 'object' && a ? a.port : 0;
   }
 }
 
 export class ListenerManager {
-  private active = new Map<string, ActiveListener>(); // by address:port
+  private active = new Map<string, ActiveListener>(); // by address:port, or internal:<name>
+  private readonly internal = new Map<string, ActiveListener>();
+  /** Hands a connection to an internal listener (CONNECT tunnels, tcp_proxy to one). */
+  readonly handoff: InternalHandoff = (name, socket, opts) => {
+    const listener = this.internal.get(name);
+    if (!listener) return false;
+    if (opts.head.length) socket.unshift(opts.head);
+    listener.accept(socket, { authority: opts.authority, port: opts.port });
+    return true;
+  };
 
-  constructor(private readonly deps: Omit<HcmDeps, 'stats'>) {}
+  constructor(private readonly deps: ListenerDeps) {}
 
   /**
    * Applies a full LDS state of the world. Resolves with the errors of listeners that could not
@@ -88,15 +226,14 @@ export class ListenerManager {
     const next = new Map<string, ActiveListener>();
     const toClose: ActiveListener[] = [];
     for (const config of configs) {
-      const key = `${config.address}:${config.port}`;
+      const key = config.internal ? `internal:${config.name}` : `${config.address}:${config.port}`;
       const existing = this.active.get(key);
       if (existing) {
-        existing.hcm = existing.makeHcm(config, this.deps);
-        existing.config = config;
+        existing.install(config);
         next.set(key, existing);
         continue;
       }
-      const listener = new ActiveListener(config, this.deps);
+      const listener = new ActiveListener(config, this.deps, this.handoff);
       try {
         await listener.listen();
         next.set(key, listener);
@@ -106,7 +243,11 @@ export class ListenerManager {
     }
     for (const [key, l] of this.active) if (!next.has(key)) toClose.push(l);
     this.active = next;
-    await Promise.all(toClose.map((l) => l.close()));
+    this.internal.clear();
+    for (const l of next.values()) if (l.config.internal) this.internal.set(l.config.name, l);
+    // Removed listeners stop accepting now; their open connections (tunnels may live for hours)
+    // finish in their own time rather than hold up this update.
+    for (const l of toClose) void l.close();
     return errors;
   }
 
@@ -123,8 +264,11 @@ export class ListenerManager {
   rdsNames(): string[] {
     const names = new Set<string>();
     for (const l of this.active.values()) {
-      for (const fc of l.config.filterChains)
-        if (fc.hcm.routes.kind === 'rds') names.add(fc.hcm.routes.name);
+      const chains = [
+        ...l.config.filterChains,
+        ...(l.config.defaultFilterChain ? [l.config.defaultFilterChain] : []),
+      ];
+      for (const fc of chains) if (fc.hcm?.routes.kind === 'rds') names.add(fc.hcm.routes.name);
     }
     return [...names].sort();
   }
@@ -132,6 +276,7 @@ export class ListenerManager {
   async close(drainMs: number): Promise<void> {
     const all = [...this.active.values()];
     this.active.clear();
+    this.internal.clear();
     let timer: NodeJS.Timeout | undefined;
     const drained = Promise.all(all.map((l) => l.close()));
     const deadline = new Promise<void>((resolve) => {

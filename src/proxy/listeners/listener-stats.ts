@@ -9,6 +9,10 @@ export class ListenerStats {
   downstream_rq_3xx = 0;
   downstream_rq_4xx = 0;
   downstream_rq_5xx = 0;
+  /** Connections no filter chain matched (closed, as Envoy does). */
+  no_filter_chain_match = 0;
+  /** HTTP filter counters by `<stat_prefix>.<filter>.<name>` (admin: `http.<key>`). */
+  readonly filterCounters = new Map<string, number>();
 
   recordStatus(status: number): void {
     if (status < 300) this.downstream_rq_2xx++;

@@ -42,6 +42,19 @@ export function compileRegex(pattern: string, field: string, flags = ''): RegExp
   }
 }
 
+/** An RE2 pattern for searching (not anchored), global: regex_rewrite replaces every match. */
+export function compileSearchRegex(pattern: string, field: string): RegExp {
+  const re2 = fromRe2(pattern);
+  try {
+    return new RegExp(re2.source, [...new Set('g' + re2.flags)].join(''));
+  } catch (e) {
+    throw new ConfigError(
+      field,
+      `regex ${JSON.stringify(pattern)} does not compile: ${(e as Error).message}`,
+    );
+  }
+}
+
 /** envoy.type.matcher.v3.StringMatcher */
 export function compileStringMatcher(m: Obj, field: string): Predicate<string> {
   const ignoreCase = m['ignore_case'] === true;
@@ -180,10 +193,14 @@ export function compileRouteMatch(m: Obj, field: string): Predicate<RequestView>
       const n = norm(p);
       return n === want || (n.startsWith(want) && (want.endsWith('/') || n[want.length] === '/'));
     };
+  } else if (m['connect_matcher'] !== undefined) {
+    // CONNECT requests only: their authority-form target leaves the view's path empty, which
+    // no other request has (and path matchers never match it, as in Envoy).
+    pathTest = (p) => p === '';
   } else {
     throw new ConfigError(
       field,
-      'a route match needs one of prefix, path, safe_regex, path_separated_prefix',
+      'a route match needs one of prefix, path, safe_regex, path_separated_prefix, connect_matcher',
     );
   }
   const headers = ((m['headers'] as Obj[] | undefined) ?? []).map((h, i) =>

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ConfigError } from '../config-error.js';
-import type { ForwardAction } from './route-action.js';
-import { compileRouteAction, durationMs } from './route-action.js';
+import type { ForwardAction, RedirectAction } from './route-action.js';
+import { compileRouteAction, durationMs, redirectLocation, rewritePath } from './route-action.js';
 
 type Obj = Record<string, unknown>;
 
@@ -123,6 +123,10 @@ test('redirects: Envoy’s response codes, 301 by default', () => {
       host: undefined,
       port: undefined,
       path: '/x',
+      httpsRedirect: false,
+      prefixRewrite: undefined,
+      regexRewrite: undefined,
+      stripQuery: false,
     },
   );
   const codes: [string, number][] = [
@@ -149,6 +153,10 @@ test('redirects: Envoy’s response codes, 301 by default', () => {
       host: 'h',
       port: 8443,
       path: undefined,
+      httpsRedirect: false,
+      prefixRewrite: undefined,
+      regexRewrite: undefined,
+      stripQuery: false,
     });
   }
 });
@@ -186,5 +194,131 @@ test('durations: proto3 JSON form to milliseconds; anything else names the field
   assert.throws(
     () => durationMs('5m', 'timeout'),
     (e: unknown) => e instanceof ConfigError && e.field === 'timeout',
+  );
+});
+
+test('regex_rewrite replaces every match, RE2 substitutions (\\1) become JavaScript’s', () => {
+  const a = forward({
+    cluster: 'c',
+    regex_rewrite: {
+      pattern: { regex: '^/service/([^/]+)(/.*)$' },
+      substitution: '\\2/instance/\\1',
+    },
+  });
+  assert.equal(
+    rewritePath('/service/foo/v1/api', a.rewrite, a.regexRewrite),
+    '/v1/api/instance/foo',
+  );
+  const all = forward({
+    cluster: 'c',
+    regex_rewrite: { pattern: { regex: 'one' }, substitution: '$two' },
+  });
+  assert.equal(rewritePath('/one/one', all.rewrite, all.regexRewrite), '/$two/$two');
+  assert.throws(
+    () => forward({ cluster: 'c', regex_rewrite: { pattern: { regex: '(' }, substitution: '' } }),
+    (e: unknown) => e instanceof ConfigError && e.field === 'route.regex_rewrite.pattern.regex',
+  );
+});
+
+test('prefix_rewrite with a regex match replaces the whole path (Envoy)', () => {
+  const a = forward({ cluster: 'c', prefix_rewrite: '/all' }, { safe_regex: { regex: '/x/.*' } });
+  assert.equal(rewritePath('/x/y', a.rewrite, a.regexRewrite), '/all');
+  const p = forward({ cluster: 'c', prefix_rewrite: '/v2/' }, { prefix: '/API/' });
+  assert.equal(rewritePath('/api/users', p.rewrite, p.regexRewrite), '/v2/users');
+});
+
+test('weighted clusters carry their own header mutations and host rewrite', () => {
+  const a = forward({
+    weighted_clusters: {
+      clusters: [
+        {
+          name: 'a',
+          weight: 1,
+          host_rewrite_literal: 'a.internal',
+          request_headers_to_add: [{ header: { key: 'x-to', value: 'a' } }],
+          response_headers_to_remove: ['x-b'],
+        },
+      ],
+    },
+  });
+  const c = a.chooseCluster();
+  assert.equal(c.name, 'a');
+  assert.equal(c.hostRewrite, 'a.internal');
+  assert.equal(c.requestHeaders?.add.length, 1);
+  assert.deepEqual(c.responseHeaders?.remove, ['x-b']);
+  assert.equal(forward({ cluster: 'c' }).chooseCluster().requestHeaders, undefined);
+});
+
+test('request mirror policies: 100% unless a runtime_fraction says; the -shadow suffix can be turned off', () => {
+  const a = forward({
+    cluster: 'c',
+    request_mirror_policies: [
+      { cluster: 'm1' },
+      {
+        cluster: 'm2',
+        runtime_fraction: { default_value: { numerator: 25, denominator: 'TEN_THOUSAND' } },
+      },
+      { cluster: 'm3', disable_shadow_host_suffix_append: true },
+    ],
+  });
+  assert.deepEqual(a.mirrors, [
+    { cluster: 'm1', fraction: { numerator: 100, denominator: 100 }, keepHost: false },
+    { cluster: 'm2', fraction: { numerator: 25, denominator: 10000 }, keepHost: false },
+    { cluster: 'm3', fraction: { numerator: 100, denominator: 100 }, keepHost: true },
+  ]);
+  assert.throws(
+    () => forward({ cluster: 'c', request_mirror_policies: [{ cluster_header: 'x' }] }),
+    (e: unknown) =>
+      e instanceof ConfigError && e.field === 'route.request_mirror_policies[0].cluster',
+  );
+});
+
+test("redirect Location: Envoy's newUri (scheme, host, port, path, query)", () => {
+  const view = (authority: string, path = '/p', query = 'q=1') => ({
+    scheme: 'http',
+    authority,
+    path,
+    query,
+    headers: {},
+  });
+  const loc = (redirect: Record<string, unknown>, v = view('svc:9080')) => {
+    const a = compileRouteAction({ match: { prefix: '/p' }, redirect });
+    assert.equal(a.kind, 'redirect');
+    return redirectLocation(v, a as RedirectAction);
+  };
+  assert.equal(loc({}), 'http://svc:9080/p?q=1');
+  assert.equal(loc({ path_redirect: '/new' }), 'http://svc:9080/new?q=1', 'the query stays');
+  assert.equal(
+    loc({ path_redirect: '/new?x=2' }),
+    'http://svc:9080/new?x=2',
+    'unless path_redirect has one',
+  );
+  assert.equal(loc({ path_redirect: '/new', strip_query: true }), 'http://svc:9080/new');
+  assert.equal(loc({ host_redirect: 'other' }), 'http://other/p?q=1', 'a new host drops the port');
+  assert.equal(loc({ port_redirect: 8443 }), 'http://svc:8443/p?q=1');
+  assert.equal(loc({ scheme_redirect: 'https' }), 'https://svc:9080/p?q=1');
+  assert.equal(
+    loc({ https_redirect: true }, view('svc:80')),
+    'https://svc/p?q=1',
+    ':80 was http’s',
+  );
+  assert.equal(loc({ host_redirect: 'h', port_redirect: 81 }), 'http://h:81/p?q=1');
+  assert.equal(loc({ prefix_rewrite: '/q' }, view('svc', '/p/x')), 'http://svc/q/x?q=1');
+  assert.equal(
+    loc({ regex_rewrite: { pattern: { regex: 'x' }, substitution: 'y' } }, view('svc', '/p/x')),
+    'http://svc/p/y?q=1',
+  );
+});
+
+test('direct response bodies: inline_bytes are base64', () => {
+  assert.deepEqual(
+    compileRouteAction({
+      match: { prefix: '/' },
+      direct_response: {
+        status: 200,
+        body: { inline_bytes: Buffer.from('hi').toString('base64') },
+      },
+    }),
+    { kind: 'direct', status: 200, body: 'hi' },
   );
 });

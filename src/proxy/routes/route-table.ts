@@ -1,6 +1,10 @@
 // A RouteConfiguration compiled for lookup: virtual hosts by domain (Envoy's order: exact,
 // then `*.suffix` longest first, then `prefix.*` longest first, then `*`), routes in order.
 import { ConfigError, inField } from '../config-error.js';
+import type { PerFilterConfigs } from '../filters/http/per-route.js';
+import { compilePerFilterConfigs } from '../filters/http/per-route.js';
+import type { HeaderMutation } from './header-mutation.js';
+import { requestMutation, responseMutation } from './header-mutation.js';
 import type { Predicate, RequestView } from './matchers.js';
 import { compileRouteMatch } from './matchers.js';
 import type { RouteAction } from './route-action.js';
@@ -14,11 +18,24 @@ export interface CompiledRoute {
   readonly action: RouteAction;
   /** Envoy's route metadata (Istio puts the VirtualService's path under `istio.config`). */
   readonly metadata: Readonly<Obj>;
+  /** Header mutations of the route, its virtual host and the route config, in Envoy's order. */
+  readonly requestHeaders: readonly HeaderMutation[];
+  readonly responseHeaders: readonly HeaderMutation[];
+  readonly perFilter: PerFilterConfigs | undefined;
 }
 
 export interface VirtualHost {
   readonly name: string;
   readonly routes: readonly CompiledRoute[];
+  readonly perFilter: PerFilterConfigs | undefined;
+}
+
+/** The header mutations of the levels above a route (virtual host, route configuration). */
+interface OuterHeaders {
+  readonly request: readonly (HeaderMutation | undefined)[];
+  readonly response: readonly (HeaderMutation | undefined)[];
+  /** most_specific_header_mutations_wins: apply the route's last, not first. */
+  readonly mostSpecificWins: boolean;
 }
 
 export class RouteTable {
@@ -32,6 +49,7 @@ export class RouteTable {
   private constructor(
     readonly name: string,
     private readonly ignorePort: boolean,
+    private readonly global: OuterHeaders,
   ) {}
 
   /** Compiles a RouteConfiguration; throws ConfigError naming the field. */
@@ -39,6 +57,11 @@ export class RouteTable {
     const table = new RouteTable(
       String(config['name'] ?? ''),
       config['ignore_port_in_host_matching'] === true,
+      {
+        request: [requestMutation(config)],
+        response: [responseMutation(config)],
+        mostSpecificWins: config['most_specific_header_mutations_wins'] === true,
+      },
     );
     const vhosts = (config['virtual_hosts'] as Obj[] | undefined) ?? [];
     vhosts.forEach((vh, i) => inField(`virtual_hosts[${i}]`, () => table.addVirtualHost(vh)));
@@ -49,10 +72,19 @@ export class RouteTable {
 
   private addVirtualHost(vh: Obj): void {
     const name = String(vh['name'] ?? '');
+    const outer: OuterHeaders = {
+      request: [requestMutation(vh), ...this.global.request],
+      response: [responseMutation(vh), ...this.global.response],
+      mostSpecificWins: this.global.mostSpecificWins,
+    };
     const routes = ((vh['routes'] as Obj[] | undefined) ?? []).map((r, i) =>
-      inField(`routes[${i}]`, () => compileRoute(r)),
+      inField(`routes[${i}]`, () => compileRoute(r, outer)),
     );
-    const vhost: VirtualHost = { name, routes };
+    const vhost: VirtualHost = {
+      name,
+      routes,
+      perFilter: compilePerFilterConfigs(vh['typed_per_filter_config']),
+    };
     const domains = (vh['domains'] as string[] | undefined) ?? [];
     if (domains.length === 0)
       throw new ConfigError('domains', 'a virtual host needs at least one domain');
@@ -108,7 +140,20 @@ function stripPort(host: string): string {
   return colon < 0 ? host : host.slice(0, colon);
 }
 
-function compileRoute(r: Obj): CompiledRoute {
+/**
+ * Levels in the order they are applied: by default the route's first, so that the virtual
+ * host's and then the route configuration's win where they overwrite (Envoy's header docs).
+ */
+function ordered(
+  own: HeaderMutation | undefined,
+  outer: readonly (HeaderMutation | undefined)[],
+  mostSpecificWins: boolean,
+): HeaderMutation[] {
+  const levels = [own, ...outer].filter((m): m is HeaderMutation => m !== undefined);
+  return mostSpecificWins ? levels.reverse() : levels;
+}
+
+function compileRoute(r: Obj, outer: OuterHeaders): CompiledRoute {
   const match = r['match'] as Obj | undefined;
   if (!match) throw new ConfigError('match', 'a route needs a match');
   return {
@@ -116,5 +161,8 @@ function compileRoute(r: Obj): CompiledRoute {
     matches: compileRouteMatch(match, 'match'),
     action: compileRouteAction(r),
     metadata: (r['metadata'] as Obj | undefined) ?? {},
+    requestHeaders: ordered(requestMutation(r), outer.request, outer.mostSpecificWins),
+    responseHeaders: ordered(responseMutation(r), outer.response, outer.mostSpecificWins),
+    perFilter: compilePerFilterConfigs(r['typed_per_filter_config']),
   };
 }

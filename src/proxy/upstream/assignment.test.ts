@@ -22,7 +22,11 @@ test('hosts with weight, health, locality and metadata', () => {
           }),
         ],
       },
-      { lb_endpoints: [ep('10.0.0.2', 81), ep('::1', 82, { health_status: 'DRAINING' })] },
+      {
+        priority: 1,
+        load_balancing_weight: 7,
+        lb_endpoints: [ep('10.0.0.2', 81), ep('::1', 82, { health_status: 'DRAINING' })],
+      },
     ],
   });
   assert.equal(a.clusterName, 'c');
@@ -33,10 +37,30 @@ test('hosts with weight, health, locality and metadata', () => {
       weight: 3,
       health: 'HEALTHY',
       locality: 'us/us-a/r1',
+      priority: 0,
+      localityWeight: 0,
       metadata: { filter_metadata: { istio: {} } },
     },
-    { address: '10.0.0.2', port: 81, weight: 1, health: 'UNKNOWN', locality: '', metadata: {} },
-    { address: '::1', port: 82, weight: 1, health: 'DRAINING', locality: '', metadata: {} },
+    {
+      address: '10.0.0.2',
+      port: 81,
+      weight: 1,
+      health: 'UNKNOWN',
+      locality: '',
+      priority: 1,
+      localityWeight: 7,
+      metadata: {},
+    },
+    {
+      address: '::1',
+      port: 82,
+      weight: 1,
+      health: 'DRAINING',
+      locality: '',
+      priority: 1,
+      localityWeight: 7,
+      metadata: {},
+    },
   ]);
   assert.deepEqual(compileAssignment({ cluster_name: 'empty' }), {
     clusterName: 'empty',
@@ -52,6 +76,8 @@ test('Envoy routes to HEALTHY, UNKNOWN and DEGRADED hosts only', () => {
       weight: 1,
       health: health as never,
       locality: '',
+      priority: 0,
+      localityWeight: 0,
       metadata: {},
     });
   assert.ok(h('HEALTHY') && h('UNKNOWN') && h('DEGRADED'));

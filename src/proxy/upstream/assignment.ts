@@ -13,7 +13,13 @@ export interface HostSpec {
   readonly health: HealthStatus;
   /** `region/zone/sub_zone`. */
   readonly locality: string;
+  /** The LocalityLbEndpoints' priority (0 is the highest). */
+  readonly priority: number;
+  /** The LocalityLbEndpoints' load_balancing_weight (0 when unset: no traffic under locality weighting). */
+  readonly localityWeight: number;
   readonly metadata: Readonly<Obj>;
+  /** The address is an internal listener's name (envoy_internal_address), port 0. */
+  readonly internal?: boolean;
 }
 
 export interface Assignment {
@@ -29,17 +35,29 @@ export function compileAssignment(cla: Obj): Assignment {
     inField(`endpoints[${g}]`, () => {
       const loc = (group['locality'] as Obj | undefined) ?? {};
       const locality = [loc['region'], loc['zone'], loc['sub_zone']].filter(Boolean).join('/');
+      const priority = Number(group['priority'] ?? 0);
+      if (!Number.isInteger(priority) || priority < 0 || priority > 127)
+        throw new ConfigError('priority', `invalid priority ${String(group['priority'])}`);
+      const localityWeight = Number(group['load_balancing_weight'] ?? 0);
       const lbEndpoints = (group['lb_endpoints'] as Obj[] | undefined) ?? [];
       lbEndpoints.forEach((lbe, i) =>
         inField(`lb_endpoints[${i}]`, () => {
-          const socket = ((lbe['endpoint'] as Obj | undefined)?.['address'] as Obj | undefined)?.[
-            'socket_address'
-          ] as Obj | undefined;
-          const address = socket?.['address'];
-          const port = Number(socket?.['port_value']);
+          const endpointAddress = (lbe['endpoint'] as Obj | undefined)?.['address'] as
+            Obj | undefined;
+          // An internal listener's address (envoy_internal_address): connections to this host
+          // are handed to that listener in-process (CONNECT tunnels in local mode).
+          const internal = (endpointAddress?.['envoy_internal_address'] as Obj | undefined)?.[
+            'server_listener_name'
+          ];
+          const socket = endpointAddress?.['socket_address'] as Obj | undefined;
+          const address = typeof internal === 'string' ? internal : socket?.['address'];
+          const port = typeof internal === 'string' ? 0 : Number(socket?.['port_value']);
           if (typeof address !== 'string' || !address)
             throw new ConfigError('endpoint.address.socket_address.address', 'required');
-          if (!Number.isInteger(port) || port <= 0 || port > 65535)
+          if (
+            typeof internal !== 'string' &&
+            (!Number.isInteger(port) || port <= 0 || port > 65535)
+          )
             throw new ConfigError(
               'endpoint.address.socket_address.port_value',
               `invalid port ${String(socket?.['port_value'])}`,
@@ -50,7 +68,10 @@ export function compileAssignment(cla: Obj): Assignment {
             weight: Number(lbe['load_balancing_weight'] ?? 1) || 1,
             health: String(lbe['health_status'] ?? 'UNKNOWN') as HealthStatus,
             locality,
+            priority,
+            localityWeight,
             metadata: (lbe['metadata'] as Obj | undefined) ?? {},
+            ...(typeof internal === 'string' ? { internal: true } : {}),
           });
         }),
       );

@@ -111,9 +111,9 @@ test('errors name the cluster and the field, for the NACK', () => {
       (e: unknown) => e instanceof ConfigError && e.field === field && detail.test(e.message),
     );
   fails(
-    { name: 'c', lb_policy: 'MAGLEV' },
+    { name: 'c', lb_policy: 'LOAD_BALANCING_POLICY_CONFIG' },
     'Cluster c.lb_policy',
-    /lb_policy: MAGLEV is not supported/,
+    /lb_policy: LOAD_BALANCING_POLICY_CONFIG is not supported/,
   );
   fails({ name: 'c', type: 'REDIS' }, 'Cluster c.type', /discovery type REDIS/);
   fails({ name: 'c', type: 'ORIGINAL_DST' }, 'Cluster c.lb_policy', /CLUSTER_PROVIDED/);

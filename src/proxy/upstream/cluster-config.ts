@@ -1,19 +1,39 @@
-// envoy.config.cluster.v3.Cluster → a frozen ClusterConfig the runtime builds clusters from.
+// envoy.config.cluster.v3.Cluster → a frozen ClusterConfig the runtime builds clusters from:
+// discovery type, load balancing, circuit breakers, outlier detection, connection settings.
 import { ConfigError, inField } from '../config-error.js';
-import { durationMs } from '../routes/route-action.js';
 import type { Assignment } from './assignment.js';
 import { compileAssignment } from './assignment.js';
+import { durationMs } from './duration.js';
+import type { HttpOptions, TcpKeepalive } from './cluster-config-http.js';
+import { compileHttpOptions, compileKeepalive } from './cluster-config-http.js';
+import type { LbConfig, LbPolicy } from './cluster-config-lb.js';
+import { compileLbConfig } from './cluster-config-lb.js';
+import type { OutlierConfig } from './outlier/config.js';
+import { compileOutlierDetection } from './outlier/config.js';
+
+export type { HttpOptions, TcpKeepalive, UpstreamProtocol } from './cluster-config-http.js';
+export type { LbConfig, LbPolicy, SlowStartConfig } from './cluster-config-lb.js';
 
 type Obj = Record<string, unknown>;
 
 export type DiscoveryType = 'STATIC' | 'STRICT_DNS' | 'LOGICAL_DNS' | 'EDS' | 'ORIGINAL_DST';
-export type LbPolicy = 'ROUND_ROBIN' | 'LEAST_REQUEST' | 'RANDOM' | 'CLUSTER_PROVIDED';
+
+export interface RetryBudget {
+  /** Share of active plus pending requests that may be retries at once (Envoy: 20%). */
+  readonly budgetPercent: number;
+  /** Retries allowed whatever the traffic (Envoy: 3). */
+  readonly minRetryConcurrency: number;
+}
 
 export interface Thresholds {
   readonly maxConnections: number;
   readonly maxPendingRequests: number;
   readonly maxRequests: number;
   readonly maxRetries: number;
+  /** Overrides maxRetries when set (circuit_breakers.thresholds.retry_budget). */
+  readonly retryBudget?: RetryBudget;
+  /** Publish circuit_breakers.default.remaining_* gauges. */
+  readonly trackRemaining?: boolean;
 }
 
 export interface ClusterConfig {
@@ -22,10 +42,15 @@ export interface ClusterConfig {
   /** The ClusterLoadAssignment name an EDS cluster subscribes to. */
   readonly edsServiceName: string;
   readonly lbPolicy: LbPolicy;
+  readonly lb: LbConfig;
   readonly connectTimeoutMs: number;
   readonly thresholds: Thresholds;
-  /** 0 = unlimited. */
+  /** 0 = unlimited (the same as http.maxRequestsPerConnection). */
   readonly maxRequestsPerConnection: number;
+  readonly http: HttpOptions;
+  /** upstream_connection_options.tcp_keepalive: SO_KEEPALIVE on upstream sockets. */
+  readonly tcpKeepalive: TcpKeepalive | undefined;
+  readonly outlierDetection: OutlierConfig | undefined;
   /** ORIGINAL_DST: the header holding the destination (`:authority` in local mode). */
   readonly originalDstHeader: string | undefined;
   /** STATIC / DNS clusters carry their endpoints inline. */
@@ -50,19 +75,37 @@ const TYPES = new Set<DiscoveryType>([
   'EDS',
   'ORIGINAL_DST',
 ]);
-const POLICIES = new Set<LbPolicy>(['ROUND_ROBIN', 'LEAST_REQUEST', 'RANDOM', 'CLUSTER_PROVIDED']);
+
+function retryBudget(b: Obj): RetryBudget {
+  const percent = (b['budget_percent'] as Obj | undefined)?.['value'];
+  const budgetPercent = percent === undefined ? 20 : Number(percent);
+  if (!(budgetPercent >= 0 && budgetPercent <= 100))
+    throw new ConfigError('budget_percent', `invalid percentage ${String(percent)}`);
+  const min = b['min_retry_concurrency'];
+  return { budgetPercent, minRetryConcurrency: min === undefined ? 3 : Number(min) };
+}
 
 function thresholds(cb: Obj | undefined): Thresholds {
   const list = (cb?.['thresholds'] as Obj[] | undefined) ?? [];
-  // Only the DEFAULT priority is used; HIGH priority routing is not.
-  const t = list.find((x) => (x['priority'] ?? 'DEFAULT') === 'DEFAULT');
+  // Only the DEFAULT priority is used: routes never ask for HIGH priority here.
+  const index = list.findIndex((x) => (x['priority'] ?? 'DEFAULT') === 'DEFAULT');
+  const t = list[index];
   if (!t) return DEFAULT_THRESHOLDS;
   const num = (k: string, d: number) => (t[k] === undefined ? d : Number(t[k]));
+  const budget = t['retry_budget'] as Obj | undefined;
   return {
     maxConnections: num('max_connections', DEFAULT_THRESHOLDS.maxConnections),
     maxPendingRequests: num('max_pending_requests', DEFAULT_THRESHOLDS.maxPendingRequests),
     maxRequests: num('max_requests', DEFAULT_THRESHOLDS.maxRequests),
     maxRetries: num('max_retries', DEFAULT_THRESHOLDS.maxRetries),
+    ...(budget
+      ? {
+          retryBudget: inField(`circuit_breakers.thresholds[${index}].retry_budget`, () =>
+            retryBudget(budget),
+          ),
+        }
+      : {}),
+    ...(t['track_remaining'] === true ? { trackRemaining: true } : {}),
   };
 }
 
@@ -72,24 +115,34 @@ export function compileCluster(c: Obj): ClusterConfig {
   return inField(`Cluster ${name}`, () => {
     const type = String(c['type'] ?? 'STATIC') as DiscoveryType;
     if (!TYPES.has(type)) throw new ConfigError('type', `discovery type ${type} is not supported`);
-    const lbPolicy = String(c['lb_policy'] ?? 'ROUND_ROBIN') as LbPolicy;
-    if (!POLICIES.has(lbPolicy)) throw new ConfigError('lb_policy', `${lbPolicy} is not supported`);
-    if (type === 'ORIGINAL_DST' && lbPolicy !== 'CLUSTER_PROVIDED') {
+    const lb = compileLbConfig(c);
+    if (type === 'ORIGINAL_DST' && lb.policy !== 'CLUSTER_PROVIDED') {
       throw new ConfigError('lb_policy', 'an ORIGINAL_DST cluster needs CLUSTER_PROVIDED');
+    }
+    if (type !== 'ORIGINAL_DST' && lb.policy === 'CLUSTER_PROVIDED') {
+      throw new ConfigError('lb_policy', 'CLUSTER_PROVIDED needs an ORIGINAL_DST cluster');
     }
     const eds = c['eds_cluster_config'] as Obj | undefined;
     const odst = c['original_dst_lb_config'] as Obj | undefined;
     const la = c['load_assignment'] as Obj | undefined;
+    const od = c['outlier_detection'] as Obj | undefined;
+    const http = compileHttpOptions(c);
     return {
       name,
       type,
       edsServiceName: String(eds?.['service_name'] ?? name),
-      lbPolicy,
+      lbPolicy: lb.policy,
+      lb,
       connectTimeoutMs: durationMs(c['connect_timeout'], 'connect_timeout') || 5000,
       thresholds: thresholds(c['circuit_breakers'] as Obj | undefined),
-      maxRequestsPerConnection: Number(c['max_requests_per_connection'] ?? 0),
+      maxRequestsPerConnection: http.maxRequestsPerConnection,
+      http,
+      tcpKeepalive: compileKeepalive(c),
+      outlierDetection: od
+        ? inField('outlier_detection', () => compileOutlierDetection(od))
+        : undefined,
       originalDstHeader: odst?.['use_http_header']
-        ? String(odst['http_header_name'] ?? 'x-envoy-original-dst-host')
+        ? String(odst['http_header_name'] || 'x-envoy-original-dst-host').toLowerCase()
         : undefined,
       loadAssignment: la ? inField('load_assignment', () => compileAssignment(la)) : undefined,
       metadata: (c['metadata'] as Obj | undefined) ?? {},

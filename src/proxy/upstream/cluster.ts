@@ -1,42 +1,57 @@
-// A cluster at run time: its hosts, their load balancer and one connection pool per host.
-// EDS updates swap the host set in place; requests already running keep the host they got.
-import { createRequire } from 'node:module';
-import type { Dispatcher, Pool as PoolType } from 'undici';
+// A cluster at run time: its hosts, their load balancer, its circuit breakers, its outlier
+// detector and one connection pool per host. EDS updates swap the host set in place; ejections
+// and returns rebuild the balancer; requests already running keep the host they got.
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Dispatcher } from 'undici';
+import type { ProxyError } from '../errors.js';
+import { upstreamOverflow } from '../errors.js';
 import type { Assignment } from './assignment.js';
 import { isRoutable } from './assignment.js';
 import type { ClusterConfig } from './cluster-config.js';
+import { H2Pool } from './h2-pool.js';
 import { Host, hostKey } from './host.js';
-import type { LoadBalancer } from './lb/load-balancer.js';
-import { makeLoadBalancer } from './lb/load-balancer.js';
+import type { PickContext } from './lb/balancer.js';
+import { ClusterBalancer } from './lb/balancer.js';
+import type { OutlierResult } from './outlier/detector.js';
+import { OutlierDetector } from './outlier/detector.js';
+import type { PoolOwner, PoolSettings } from './pool/http1-pool.js';
+import { HostPool, poolSettingsKey } from './pool/http1-pool.js';
+import { Resources } from './pool/resources.js';
 import { ClusterStats } from './stats.js';
 
-const UNLIMITED = 0x7fffffff;
-
-// Only undici's pool (and what it needs), not its fetch, WebSocket and cache: about 10 MB less
-// per proxy. The path is stable within the exact version pinned in package.json.
-const Pool = createRequire(import.meta.url)('undici/lib/dispatcher/pool.js') as typeof PoolType;
-type Pool = PoolType;
-
-/** Pool settings; pools carry over to a new cluster generation when these are equal. */
-function poolSignature(c: ClusterConfig): string {
-  return `${c.connectTimeoutMs}|${c.thresholds.maxConnections}|${c.maxRequestsPerConnection}`;
-}
-
 /** What load balancing may look at for one request. */
-export interface HostContext {
+export interface HostContext extends PickContext {
   /** The request's authority (ORIGINAL_DST clusters route on it). */
   readonly authority: string;
-  /** Hosts already tried by this request (the previous_hosts retry predicate). */
-  readonly exclude?: ReadonlySet<Host>;
-  /** The route's hash_policy result, for RING_HASH and MAGLEV clusters. */
-  readonly hash?: bigint;
+  /** The request's headers (ORIGINAL_DST clusters with use_http_header read theirs). */
+  readonly headers?: IncomingHttpHeaders | undefined;
 }
 
-export class Cluster {
-  private hostList: readonly Host[] = [];
+function poolSettings(c: ClusterConfig): PoolSettings {
+  return {
+    connectTimeoutMs: c.connectTimeoutMs,
+    idleTimeoutMs: c.http.idleTimeoutMs,
+    maxConnectionDurationMs: c.http.maxConnectionDurationMs,
+    maxRequestsPerConnection: c.http.maxRequestsPerConnection,
+    keepalive: c.tcpKeepalive,
+  };
+}
+
+/** Pools and circuit breakers carry over to a new cluster generation when these are equal. */
+function poolSignature(c: ClusterConfig): string {
+  return `${poolSettingsKey(poolSettings(c))}|${JSON.stringify(c.thresholds)}`;
+}
+
+export class Cluster implements PoolOwner {
+  private hostList: Host[] = [];
   private byKey = new Map<string, Host>();
-  private lb: LoadBalancer;
-  private pools = new Map<string, Pool>();
+  private readonly balancer: ClusterBalancer;
+  private pools = new Map<string, HostPool>();
+  /** HTTP/2 sessions per host, for clusters whose protocol options say http2 (T3: gRPC ports). */
+  readonly h2: H2Pool;
+  private readonly settings: PoolSettings;
+  resources: Resources;
+  readonly outlier: OutlierDetector | undefined;
   /** The assignment in force, for EDS clusters (kept across cluster updates). */
   assignment: Assignment | undefined;
 
@@ -44,7 +59,18 @@ export class Cluster {
     readonly config: ClusterConfig,
     readonly stats: ClusterStats = new ClusterStats(),
   ) {
-    this.lb = makeLoadBalancer(config.lbPolicy, []);
+    this.settings = poolSettings(config);
+    this.h2 = new H2Pool(config.connectTimeoutMs);
+    this.resources = new Resources(config.thresholds);
+    this.balancer = new ClusterBalancer(config.lb, stats);
+    if (config.outlierDetection) {
+      this.outlier = new OutlierDetector(config.outlierDetection, {
+        stats,
+        hosts: () => this.hostList,
+        onHealthChange: () => this.balancer.update(this.hostList),
+      });
+      this.outlier.start();
+    }
     if (config.loadAssignment) this.setAssignment(config.loadAssignment);
   }
 
@@ -52,53 +78,73 @@ export class Cluster {
     return this.hostList;
   }
 
-  /** Replaces the host set; hosts that stay keep their counters and pools. */
+  /** Replaces the host set; hosts that stay keep their counters, health and pools. */
   setAssignment(a: Assignment): void {
+    // Hosts of the cluster's first assignment start at full weight; later ones warm up.
+    const initial = this.assignment === undefined;
     this.assignment = a;
     const next = new Map<string, Host>();
+    const now = performance.now();
     for (const spec of a.hosts) {
       if (!isRoutable(spec)) continue;
       const key = hostKey(spec.address, spec.port);
       const old = this.byKey.get(key);
-      next.set(key, old && old.spec.weight === spec.weight ? old : new Host(spec));
+      next.set(
+        key,
+        old && sameSpec(old.spec, spec)
+          ? old
+          : new Host(spec, { addedAt: now, slowStart: !initial && !old }),
+      );
     }
-    for (const [key, pool] of this.pools) {
-      if (!next.has(key)) {
+    for (const [key, host] of this.byKey) {
+      if (next.get(key) === host) continue;
+      this.outlier?.hostRemoved(host);
+      const pool = this.pools.get(key);
+      if (pool && !next.has(key)) {
         this.pools.delete(key);
-        void pool.close().catch(() => undefined);
-      }
+        void pool.close();
+      } else if (pool) pool.rebind(next.get(key)!, this);
     }
     this.byKey = next;
+    this.h2.retain(new Set(next.keys()));
     this.hostList = [...next.values()];
-    this.lb = makeLoadBalancer(this.config.lbPolicy, this.hostList);
+    this.balancer.update(this.hostList);
   }
 
-  /** Takes over the previous generation's assignment, stats and (when compatible) pools. */
+  /** Takes over the previous generation's assignment and, when compatible, pools and breakers. */
   inherit(previous: Cluster): void {
     if (this.config.type === 'EDS' && previous.assignment) this.setAssignment(previous.assignment);
-    if (poolSignature(previous.config) === poolSignature(this.config)) {
-      // Original destinations come back on demand, so their pools all carry over; a pool whose
-      // host is gone is closed here, as previous.close() no longer sees it.
-      const keepAll = this.config.type === 'ORIGINAL_DST';
-      for (const [key, pool] of previous.pools) {
-        if (keepAll || this.byKey.has(key)) this.pools.set(key, pool);
-        else void pool.close().catch(() => undefined);
-      }
-      previous.pools.clear();
+    if (poolSignature(previous.config) !== poolSignature(this.config)) return;
+    // In-flight requests keep counting against the same circuit breakers.
+    this.resources = previous.resources;
+    // Original destinations come back on demand, so their pools all carry over; a pool whose
+    // host is gone is closed here, as previous.close() no longer sees it.
+    const keepAll = this.config.type === 'ORIGINAL_DST';
+    for (const [key, pool] of previous.pools) {
+      const host = this.byKey.get(key) ?? (keepAll ? pool.host : undefined);
+      if (host) {
+        pool.rebind(host, this);
+        this.pools.set(key, pool);
+      } else void pool.close();
     }
+    previous.pools.clear();
+    this.h2.adopt(previous.h2);
   }
 
   /**
-   * Picks a host for one request. ORIGINAL_DST clusters take the destination from the request's
-   * authority, as Envoy's original_dst_lb_config.use_http_header does.
+   * Picks a host for one request. ORIGINAL_DST clusters take the destination from the request
+   * (Envoy's original_dst_lb_config.use_http_header), falling back to its authority.
    */
   chooseHost(ctx: HostContext): Host | undefined {
-    if (this.config.type === 'ORIGINAL_DST') return this.originalDestination(ctx.authority);
-    return this.lb.pick(ctx.exclude);
+    if (this.config.type === 'ORIGINAL_DST') return this.originalDestination(ctx);
+    return this.balancer.pick(ctx);
   }
 
-  private originalDestination(authority: string): Host | undefined {
-    const { host, port } = splitAuthority(authority, 80);
+  private originalDestination(ctx: HostContext): Host | undefined {
+    const header = this.config.originalDstHeader;
+    const fromHeader = header && header !== ':authority' ? ctx.headers?.[header] : undefined;
+    const target = (Array.isArray(fromHeader) ? fromHeader[0] : fromHeader) || ctx.authority;
+    const { host, port } = splitAuthority(target, 80);
     if (!host) return undefined;
     const key = hostKey(host, port);
     let h = this.byKey.get(key);
@@ -109,6 +155,8 @@ export class Cluster {
         weight: 1,
         health: 'HEALTHY',
         locality: '',
+        priority: 0,
+        localityWeight: 0,
         metadata: {},
       });
       this.byKey.set(key, h);
@@ -116,32 +164,90 @@ export class Cluster {
     return h;
   }
 
-  dispatcher(host: Host): Dispatcher {
+  private pool(host: Host): HostPool {
     let pool = this.pools.get(host.key);
     if (!pool) {
-      const c = this.config;
-      pool = new Pool(`http://${host.key}`, {
-        connections: c.thresholds.maxConnections >= UNLIMITED ? null : c.thresholds.maxConnections,
-        pipelining: 1,
-        connect: { timeout: c.connectTimeoutMs },
-        // The route's timeouts govern; undici's own must not cut a long response short.
-        headersTimeout: 0,
-        bodyTimeout: 0,
-        ...(c.maxRequestsPerConnection > 0
-          ? { maxRequestsPerClient: c.maxRequestsPerConnection }
-          : {}),
-      });
+      pool = new HostPool(host, this, this.settings);
       this.pools.set(host.key, pool);
     }
     return pool;
   }
 
-  /** Closes pools once their requests finish (the cluster was removed). */
+  /**
+   * Envoy's circuit breakers for a new attempt on `host`: with an idle connection the request
+   * is active at once (max_requests), else it waits (max_pending_requests). Overflow is a 503
+   * UO at once, and counts upstream_rq_pending_overflow.
+   */
+  admit(host: Host): ProxyError | undefined {
+    const r = this.resources;
+    const ok = this.pool(host).hasIdle() ? r.canSendRequest() : r.canQueue();
+    if (ok) return undefined;
+    this.stats.upstream_rq_pending_overflow++;
+    return upstreamOverflow();
+  }
+
+  /** The dispatcher for one attempt on `host` (its connection pool). */
+  dispatcher(host: Host): Dispatcher {
+    return this.pool(host) as unknown as Dispatcher;
+  }
+
+  /** Envoy's retry circuit breaker (max_retries or the retry budget): takes a retry, or not. */
+  tryRetry(): boolean {
+    if (!this.resources.canRetry()) {
+      this.stats.upstream_rq_retry_overflow++;
+      return false;
+    }
+    this.resources.retries++;
+    return true;
+  }
+
+  /** A retry taken with tryRetry() is over (its attempt ended, or the request did). */
+  retryDone(): void {
+    this.resources.retries--;
+  }
+
+  /** An upstream response status, for outlier detection and the host's counters. */
+  reportStatus(host: Host, status: number): void {
+    if (status >= 500) host.errorsTotal++;
+    else host.successTotal++;
+    this.outlier?.putHttpStatus(host, status);
+  }
+
+  /** A locally originated failure (connect failure, reset: 'connect-failed'; 'timeout'). */
+  reportFailure(host: Host, result: OutlierResult): void {
+    host.errorsTotal++;
+    if (result === 'timeout') host.timeoutsTotal++;
+    this.outlier?.putResult(host, result);
+  }
+
+  /** PoolOwner: a request got a connection. */
+  onConnected(host: Host): void {
+    this.outlier?.putResult(host, 'connect-success');
+  }
+
+  /** Per-priority load and panic state, for the admin page. */
+  priorityState(): { loads: number[]; panic: boolean[] } {
+    const loads = this.balancer.priorityLoads();
+    return { loads, panic: loads.map((_, p) => this.balancer.inPanic(p)) };
+  }
+
+  /** Closes pools once their requests finish (the cluster was removed or replaced). */
   async close(): Promise<void> {
+    this.outlier?.stop();
     const pools = [...this.pools.values()];
     this.pools.clear();
-    await Promise.all(pools.map((p) => p.close().catch(() => undefined)));
+    this.h2.close();
+    await Promise.all(pools.map((p) => p.close()));
   }
+}
+
+function sameSpec(a: Host['spec'], b: Host['spec']): boolean {
+  return (
+    a.weight === b.weight &&
+    a.priority === b.priority &&
+    a.locality === b.locality &&
+    a.localityWeight === b.localityWeight
+  );
 }
 
 export function splitAuthority(

@@ -4,7 +4,16 @@ import { Host } from '../host.js';
 import { LeastRequest, RandomLb, RoundRobin, makeLoadBalancer } from './load-balancer.js';
 
 const host = (port: number, weight = 1) =>
-  new Host({ address: '127.0.0.1', port, weight, health: 'HEALTHY', locality: '', metadata: {} });
+  new Host({
+    address: '127.0.0.1',
+    port,
+    weight,
+    health: 'HEALTHY',
+    locality: '',
+    priority: 0,
+    localityWeight: 0,
+    metadata: {},
+  });
 
 function tally(pick: () => Host | undefined, n: number): Map<number, number> {
   const counts = new Map<number, number>();

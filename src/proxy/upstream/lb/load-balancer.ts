@@ -1,10 +1,11 @@
-// The load balancer interface and Envoy's simple policies: round robin (weighted, smooth),
-// random, and least request (power of two choices).
-import type { LbPolicy } from '../cluster-config.js';
+// Envoy's per-host-list policies: round robin (weighted, smooth), random, least request (power
+// of two choices; weighted by weight / (active + 1)^bias when weights differ), and slow start
+// (a newly added host's weight ramps up over a window).
+import type { LbPolicy, SlowStartConfig } from '../cluster-config.js';
 import type { Host } from '../host.js';
 
 export interface LoadBalancer {
-  /** Picks a host not in `exclude` (previous attempts), or undefined when none is left. */
+  /** Picks a host not in `exclude` (previous attempts), or undefined when there is none. */
   pick(exclude?: ReadonlySet<Host>): Host | undefined;
 }
 
@@ -63,28 +64,132 @@ export class RandomLb implements LoadBalancer {
   }
 }
 
-/** Envoy's LEAST_REQUEST with choice_count 2: the less busy of two random hosts. */
+/** A weighted random pick over `hosts` with `weight(h)`; undefined when all weigh nothing. */
+export function weightedRandom(
+  hosts: readonly Host[],
+  weight: (h: Host) => number,
+): Host | undefined {
+  let total = 0;
+  for (const h of hosts) total += weight(h);
+  if (!(total > 0)) return hosts[Math.floor(Math.random() * hosts.length)];
+  let r = Math.random() * total;
+  for (const h of hosts) {
+    r -= weight(h);
+    if (r < 0) return h;
+  }
+  return hosts[hosts.length - 1];
+}
+
+/**
+ * Envoy's LEAST_REQUEST: with equal weights, the least busy of `choiceCount` random hosts
+ * (power of two choices); with unequal weights, weight / (active + 1)^bias.
+ */
 export class LeastRequest implements LoadBalancer {
-  constructor(private readonly hosts: readonly Host[]) {}
+  private readonly uniform: boolean;
+
+  constructor(
+    private readonly hosts: readonly Host[],
+    private readonly choiceCount = 2,
+    private readonly bias = 1,
+  ) {
+    this.uniform = hosts.every((h) => h.spec.weight === hosts[0]?.spec.weight);
+  }
 
   pick(exclude?: ReadonlySet<Host>): Host | undefined {
     const c = candidates(this.hosts, exclude);
     if (c.length <= 1) return c[0];
-    const a = c[Math.floor(Math.random() * c.length)];
-    let b = c[Math.floor(Math.random() * c.length)];
-    if (b === a) b = c[(c.indexOf(a as Host) + 1) % c.length];
-    if (!a || !b) return a ?? b;
-    return b.activeRequests < a.activeRequests ? b : a;
+    if (!this.uniform) {
+      const bias = this.bias;
+      return weightedRandom(c, (h) =>
+        bias === 0 ? h.spec.weight : h.spec.weight / (h.activeRequests + 1) ** bias,
+      );
+    }
+    // Distinct samples (the first choice is kept on ties), so that with two hosts the idle one
+    // always wins.
+    const n = c.length;
+    const first = Math.floor(Math.random() * n);
+    let best = c[first]!;
+    const k = Math.min(this.choiceCount, n);
+    for (let i = 1; i < k; i++) {
+      const offset = 1 + Math.floor(Math.random() * (n - 1));
+      const h = c[(first + offset) % n]!;
+      if (h.activeRequests < best.activeRequests) best = h;
+    }
+    return best;
   }
 }
 
-export function makeLoadBalancer(policy: LbPolicy, hosts: readonly Host[]): LoadBalancer {
+/**
+ * Envoy's slow start factor for a host: max(min_weight_percent, (t / window)^(1/aggression))
+ * while t, the time since it was added, is inside the window; 1 after.
+ */
+export function slowStartFactor(h: Host, cfg: SlowStartConfig, now: number): number {
+  if (!h.slowStartEligible) return 1;
+  const t = now - h.addedAt;
+  if (t >= cfg.windowMs) return 1;
+  const timeFactor = Math.max(1, t) / cfg.windowMs;
+  const ramp = cfg.aggression === 1 ? timeFactor : timeFactor ** (1 / cfg.aggression);
+  return Math.max(ramp, cfg.minWeightPercent / 100);
+}
+
+/**
+ * Round robin or least request with slow start: while a host of the list is warming up, picks
+ * are weighted by weight × factor (÷ (active + 1)^bias for least request); once every host is
+ * out of its window, the plain policy takes over (one clock read per pick until then).
+ */
+export class SlowStart implements LoadBalancer {
+  private readonly until: number;
+
+  constructor(
+    private readonly hosts: readonly Host[],
+    private readonly inner: LoadBalancer,
+    private readonly cfg: SlowStartConfig,
+    private readonly leastRequestBias: number | undefined,
+    private readonly clock: () => number = () => performance.now(),
+  ) {
+    let until = 0;
+    for (const h of hosts)
+      if (h.slowStartEligible) until = Math.max(until, h.addedAt + cfg.windowMs);
+    this.until = until;
+  }
+
+  pick(exclude?: ReadonlySet<Host>): Host | undefined {
+    if (this.until === 0) return this.inner.pick(exclude);
+    const now = this.clock();
+    if (now >= this.until) return this.inner.pick(exclude);
+    const c = candidates(this.hosts, exclude);
+    const bias = this.leastRequestBias;
+    return weightedRandom(c, (h) => {
+      const w = h.spec.weight * slowStartFactor(h, this.cfg, now);
+      return bias === undefined || bias === 0 ? w : w / (h.activeRequests + 1) ** bias;
+    });
+  }
+}
+
+export interface PolicyOptions {
+  readonly choiceCount?: number;
+  readonly activeRequestBias?: number;
+  readonly slowStart?: SlowStartConfig | undefined;
+  readonly clock?: () => number;
+}
+
+/** The picker for one list of hosts (RING_HASH and MAGLEV are built elsewhere: they need a hash). */
+export function makeLoadBalancer(
+  policy: LbPolicy,
+  hosts: readonly Host[],
+  opts: PolicyOptions = {},
+): LoadBalancer {
+  let lb: LoadBalancer;
   switch (policy) {
     case 'RANDOM':
       return new RandomLb(hosts);
     case 'LEAST_REQUEST':
-      return new LeastRequest(hosts);
+      lb = new LeastRequest(hosts, opts.choiceCount, opts.activeRequestBias);
+      break;
     default:
-      return new RoundRobin(hosts);
+      lb = new RoundRobin(hosts);
   }
+  if (!opts.slowStart) return lb;
+  const bias = policy === 'LEAST_REQUEST' ? (opts.activeRequestBias ?? 1) : undefined;
+  return new SlowStart(hosts, lb, opts.slowStart, bias, opts.clock);
 }

@@ -1,29 +1,32 @@
-// The router: picks the cluster and host, sends the request upstream, retries as the route's
-// policy allows, and enforces the route's timeouts. Everything it cannot do is a ProxyError
-// that the connection manager turns into a local reply.
+// The router: picks the cluster and host, sends the request upstream (and its mirrors), retries
+// as the route's policy allows, and enforces the route's timeouts. Everything it cannot do is a
+// ProxyError that the connection manager turns into a local reply.
+import type { Readable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { HttpStream } from '../../../http/stream.js';
 import type { ProxyError } from '../../../errors.js';
-import { noCluster, noHealthyUpstream, upstreamTimeout } from '../../../errors.js';
+import {
+  noCluster,
+  noHealthyUpstream,
+  upstreamPerTryTimeout,
+  upstreamTimeout,
+} from '../../../errors.js';
 import type { ForwardAction } from '../../../routes/route-action.js';
 import type { ClusterManager } from '../../../upstream/cluster-manager.js';
 import type { Host } from '../../../upstream/host.js';
+import { FlatHeaderMap } from '../header-map.js';
 import type { RouterConfig } from './config.js';
-import { backoffMs, retriableError, retriableStatus } from './retry.js';
+import { buildUpstreamRequest } from './headers.js';
+import { sendMirrors } from './mirror.js';
+import {
+  backoffMs,
+  requestRetry,
+  retriableError,
+  retriableResponse,
+  retryExclusions,
+} from './retry.js';
 import { attemptUpstream } from './upstream-request.js';
-
-/** Request headers never forwarded (hop-by-hop, RFC 9110 §7.6.1; `host` is set from :authority). */
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'transfer-encoding',
-  'upgrade',
-  'te',
-  'trailer',
-  'host',
-  'proxy-authorization',
-]);
+import { UpstreamRequestState } from '../../../upstream/request-state.js';
 
 export class Router {
   constructor(
@@ -33,59 +36,40 @@ export class Router {
     private readonly serverName: string,
   ) {}
 
-  private upstreamHeaders(stream: HttpStream, authority: string, attempt: number): string[] {
-    const raw = stream.req.rawHeaders;
-    const connectionTokens = stream.req.headers['connection'];
-    const extra = connectionTokens
-      ? new Set(
-          connectionTokens
-            .toLowerCase()
-            .split(',')
-            .map((s) => s.trim()),
-        )
-      : undefined;
-    const out: string[] = ['host', authority];
-    for (let i = 0; i < raw.length; i += 2) {
-      const name = (raw[i] ?? '').toLowerCase();
-      if (HOP_BY_HOP.has(name) || extra?.has(name)) continue;
-      out.push(name, raw[i + 1] ?? '');
-    }
-    for (const [k, v] of stream.addedHeaders) out.push(k, v);
-    if (!this.config.suppressEnvoyHeaders && attempt > 1)
-      out.push('x-envoy-attempt-count', String(attempt));
-    return out;
-  }
-
-  private upstreamPath(stream: HttpStream, action: ForwardAction): string {
-    const { path, query } = stream.view;
-    let p = path;
-    if (action.rewrite && p.startsWith(action.rewrite.matched)) {
-      p = action.rewrite.replacement + p.slice(action.rewrite.matched.length);
-      if (!p.startsWith('/')) p = `/${p}`;
-    }
-    return query ? `${p}?${query}` : p;
-  }
-
   /** Forwards the request; resolves when the response is relayed, rejects with a ProxyError. */
   async forward(stream: HttpStream, action: ForwardAction): Promise<void> {
-    const clusterName = action.pickCluster();
+    const choice = stream.clusterChoice ?? action.chooseCluster();
+    stream.clusterChoice = choice;
+    const clusterName = choice.name;
     stream.clusterName = clusterName;
     const cluster = this.clusters.get(clusterName);
     if (!cluster) throw noCluster(clusterName);
-    const authority = action.hostRewrite ?? stream.view.authority;
-    const path = this.upstreamPath(stream, action);
-    const policy = action.retry;
+    const upstream = buildUpstreamRequest(stream, action, this.config.suppressEnvoyHeaders);
+    const { policy, timeoutMs: timeoutOverride } = requestRetry(action.retry, stream.view);
+    const routeTimeoutMs = timeoutOverride ?? action.timeoutMs;
+    const method = stream.view.method;
+    let body: Readable | undefined;
+    if (action.mirrors.length) {
+      body = sendMirrors(
+        stream,
+        action.mirrors,
+        { method, path: upstream.path, headers: upstream.headers, timeoutMs: routeTimeoutMs },
+        this.clusters,
+      );
+    }
+    // A body cannot be replayed: requests with one are tried once.
     const maxAttempts = 1 + (policy && !stream.hasBody ? policy.numRetries : 0);
-    const deadline = action.timeoutMs > 0 ? performance.now() + action.timeoutMs : Infinity;
+    const deadline = routeTimeoutMs > 0 ? performance.now() + routeTimeoutMs : Infinity;
     const tried = new Set<Host>();
     const stats = cluster.stats;
+    // Hash key, circuit breakers and outlier reports across attempts (T1's upstream side).
+    const up = new UpstreamRequestState(cluster, stream, action.hashPolicy);
     let lastError: ProxyError | undefined;
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-      const host = cluster.chooseHost({
-        authority: stream.view.authority,
-        ...(policy?.avoidPreviousHosts ? { exclude: tried } : {}),
-      });
+      const exclude = retryExclusions(cluster.hosts, policy, tried);
+      const host = cluster.chooseHost(up.context(exclude));
       if (!host) {
+        up.end();
         stats.upstream_cx_none_healthy++;
         throw lastError ?? noHealthyUpstream();
       }
@@ -98,69 +82,93 @@ export class Router {
       const perTryBinding = perTry > 0 && perTry < remaining;
       const timeoutMs = perTryBinding ? perTry : Number.isFinite(remaining) ? remaining : 0;
       const started = performance.now();
-      stats.upstream_rq_total++;
-      stats.upstream_rq_active++;
-      host.activeRequests++;
-      host.requestsTotal++;
+      const headers =
+        attempt > 1 && !this.config.suppressEnvoyHeaders
+          ? [...upstream.headers, 'x-envoy-attempt-count', String(attempt)]
+          : upstream.headers;
+      const overflow = up.admit(host);
+      if (overflow) throw overflow;
       try {
         const result = await attemptUpstream(stream, {
-          dispatcher: cluster.dispatcher(host),
-          method: stream.view.method,
-          path,
-          headers: this.upstreamHeaders(stream, authority, attempt),
+          cluster,
+          host,
+          method,
+          path: upstream.path,
+          headers,
           timeoutMs,
-          shouldRetryStatus: (status) =>
-            attempt < maxAttempts && policy !== undefined && retriableStatus(policy, status),
-          decorateHeaders: (_status, headers) => {
+          ...(body ? { body } : {}),
+          shouldRetryStatus: (status, header) => {
+            if (!policy || !retriableResponse(policy, status, header)) return false;
+            if (attempt < maxAttempts) return up.retry();
+            // Retriable, but no retries left: relayed as it is, marked as Envoy marks it.
+            if (maxAttempts > 1) {
+              stream.responseFlags.add('URX');
+              stats.upstream_rq_retry_limit_exceeded++;
+            }
+            return false;
+          },
+          decorateHeaders: (status, out) => {
             // Envoy's OVERWRITE: the upstream's own server header gives way to ours.
-            for (let i = 0; i < headers.length; i += 2) {
-              if (headers[i]?.length === 6 && headers[i]?.toLowerCase() === 'server') {
-                headers.splice(i, 2);
+            for (let i = 0; i < out.length; i += 2) {
+              if (out[i]?.length === 6 && out[i]?.toLowerCase() === 'server') {
+                out.splice(i, 2);
                 break;
               }
             }
-            headers.push('server', this.serverName);
+            out.push('server', this.serverName);
+            up.decorate(out);
             if (!this.config.suppressEnvoyHeaders) {
               const ms = Math.round(performance.now() - started);
-              headers.push('x-envoy-upstream-service-time', String(ms));
+              out.push('x-envoy-upstream-service-time', String(ms));
             }
+            stream.responseCodeDetails = 'via_upstream';
+            stream.finalizeResponseHeaders?.(status, new FlatHeaderMap(out));
           },
         });
         stats.recordStatus(result.status);
-        if (result.status >= 500) host.errorsTotal++;
-        if (result.kind === 'done') return;
+        up.status(host, result.status);
+        if (result.kind === 'done') {
+          // Relayed in part, then the upstream went away: the downstream was reset.
+          if (!stream.res.writableEnded && !stream.responseFlags.has('DC')) {
+            stream.responseFlags.add('UC');
+            stream.responseCodeDetails =
+              'upstream_reset_after_response_started{connection_termination}';
+          }
+          return;
+        }
         stats.upstream_rq_retry++;
       } catch (e) {
-        const err = e as ProxyError;
-        host.errorsTotal++;
+        let err = e as ProxyError;
+        up.failure(host, err);
         if (err.flag === 'UF') stats.upstream_cx_connect_fail++;
         if (err.flag === 'UT') {
           if (perTryBinding) {
             stats.upstream_rq_per_try_timeout++;
-            Object.assign(err, { code: 'ERR_PER_TRY_TIMEOUT' });
+            err = upstreamPerTryTimeout();
           } else {
             stats.upstream_rq_timeout++;
           }
         }
         lastError = err;
-        if (
-          stream.responseFlags.has('DC') ||
-          !policy ||
-          attempt >= maxAttempts ||
-          !retriableError(policy, err)
-        ) {
-          if (policy && attempt >= maxAttempts && attempt > 1) stream.responseFlags.add('URX');
+        // The client left: nothing to answer, and no upstream failure to record (Envoy: DC).
+        if (stream.responseFlags.has('DC')) return;
+        if (!policy || !retriableError(policy, err)) throw err;
+        if (attempt >= maxAttempts) {
+          if (maxAttempts > 1) {
+            stream.responseFlags.add('URX');
+            stats.upstream_rq_retry_limit_exceeded++;
+          }
           throw err;
         }
+        if (!up.retry()) throw err;
         stats.upstream_rq_retry++;
       } finally {
-        stats.upstream_rq_active--;
-        host.activeRequests--;
+        up.attemptEnded();
       }
       if (policy) await delay(backoffMs(policy, attempt));
     }
+    up.end();
     if (lastError) throw lastError;
-    if (policy) stats.upstream_rq_retry_limit_exceeded++;
     throw upstreamTimeout();
   }
 }

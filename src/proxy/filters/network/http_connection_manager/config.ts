@@ -1,8 +1,15 @@
 // envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager → frozen
 // settings: where routes come from, the HTTP filter chain, header and path handling.
+import type { CodecOptions } from './codec-config.js';
+import { compileCodecOptions } from './codec-config.js';
 import { ConfigError, inField } from '../../../config-error.js';
 import { RouteTable } from '../../../routes/route-table.js';
 import type { HttpFilterFactory } from '../../http/types.js';
+import type { FilterContext } from '../../http/filter-stats.js';
+import { CORS_TYPE } from '../../http/cors/config.js';
+import { makeCorsFilter } from '../../http/cors/filter.js';
+import { FAULT_TYPE } from '../../http/fault/config.js';
+import { makeFaultFilter } from '../../http/fault/filter.js';
 import type { RouterConfig } from '../../http/router/config.js';
 import { compileRouterConfig } from '../../http/router/config.js';
 import { messageNameOf } from '../../../../xds/types.js';
@@ -13,7 +20,7 @@ export type RouteSource =
   | { readonly kind: 'rds'; readonly name: string }
   | { readonly kind: 'inline'; readonly table: RouteTable };
 
-export interface HcmConfig {
+export interface HcmConfig extends CodecOptions {
   readonly statPrefix: string;
   readonly routes: RouteSource;
   /** Filters before the router, in order. */
@@ -29,10 +36,18 @@ export interface HcmConfig {
 
 const ROUTER = 'envoy.extensions.filters.http.router.v3.Router';
 
-/** HTTP filters skiff runs, by typed_config message name (later issues add fault, cors, jwt, rbac). */
-const HTTP_FILTERS: Readonly<Record<string, (typed: Obj) => HttpFilterFactory>> = {};
+/** HTTP filters skiff runs, by typed_config message name (later issues add jwt, rbac). */
+const HTTP_FILTERS: Readonly<
+  Record<string, (typed: Obj, ctx: FilterContext) => HttpFilterFactory>
+> = {
+  [FAULT_TYPE]: makeFaultFilter,
+  [CORS_TYPE]: makeCorsFilter,
+};
 
-function compileHttpFilters(list: Obj[]): { filters: HttpFilterFactory[]; router: RouterConfig } {
+function compileHttpFilters(
+  list: Obj[],
+  statPrefix: string,
+): { filters: HttpFilterFactory[]; router: RouterConfig } {
   const filters: HttpFilterFactory[] = [];
   let router: RouterConfig | undefined;
   list.forEach((f, i) =>
@@ -52,7 +67,8 @@ function compileHttpFilters(list: Obj[]): { filters: HttpFilterFactory[]; router
           `HTTP filter ${String(f['name'])} (${type || 'no type'}) is not supported`,
         );
       }
-      filters.push(inField('typed_config', () => make(typed)));
+      const ctx: FilterContext = { name: String(f['name'] ?? ''), statPrefix };
+      filters.push(inField('typed_config', () => make(typed, ctx)));
     }),
   );
   if (!router)
@@ -77,9 +93,11 @@ export function compileHcm(typed: Obj): HcmConfig {
   }
   const { filters, router } = compileHttpFilters(
     (typed['http_filters'] as Obj[] | undefined) ?? [],
+    String(typed['stat_prefix'] ?? ''),
   );
   const protocolOptions = (typed['http_protocol_options'] as Obj | undefined) ?? {};
   return Object.freeze({
+    ...compileCodecOptions(typed),
     statPrefix: String(typed['stat_prefix'] ?? ''),
     routes,
     filters,

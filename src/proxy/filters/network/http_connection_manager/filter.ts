@@ -6,12 +6,15 @@ import { HttpStream } from '../../../http/stream.js';
 import { sendLocalReply } from '../../../http/local-reply.js';
 import { badRequest, noRoute, ProxyError } from '../../../errors.js';
 import type { RequestView } from '../../../routes/matchers.js';
+import { redirectLocation } from '../../../routes/route-action.js';
 import type { RouteStore } from '../../../routes/route-store.js';
-import type { RouteTable } from '../../../routes/route-table.js';
+import type { CompiledRoute, RouteTable } from '../../../routes/route-table.js';
 import type { ClusterManager } from '../../../upstream/cluster-manager.js';
 import { Router } from '../../http/router/filter.js';
-import type { LocalReply } from '../../http/types.js';
+import { finalizeRouteResponse } from '../../http/router/headers.js';
+import type { HttpFilter, LocalReply } from '../../http/types.js';
 import type { HcmConfig } from './config.js';
+import { connectView, fallbackAuthority, requestScheme } from './codec.js';
 import { normalizePath, parseRequestTarget } from './path.js';
 import type { ListenerStats } from '../../../listeners/listener-stats.js';
 
@@ -20,10 +23,14 @@ export interface HcmDeps {
   readonly clusters: ClusterManager;
   readonly stats: ListenerStats;
   readonly log: (line: string) => void;
+  /** Called once per request when it is over: flags and details are final (access logs). */
+  readonly onStreamComplete?: (stream: HttpStream) => void;
 }
 
 export class HttpConnectionManager {
   private readonly router: Router;
+  /** For each count of filters that ran: those that adjust responses, in encode (reverse) order. */
+  private readonly encoders: (readonly HttpFilter[])[];
 
   constructor(
     readonly config: HcmConfig,
@@ -31,6 +38,16 @@ export class HttpConnectionManager {
     private readonly listenerName: string,
   ) {
     this.router = new Router(config.router, deps.clusters, config.serverName);
+    const filters = config.filters.map((f) => f.filter);
+    // Filter counters live with the listener, so they outlast this config.
+    for (const f of filters) f.stats?.attach(deps.stats.filterCounters);
+    this.encoders = filters.map((_, n) =>
+      filters
+        .slice(0, n + 1)
+        .filter((f) => f.onResponseHeaders !== undefined)
+        .reverse(),
+    );
+    this.encoders.unshift([]);
   }
 
   private routeTable(): RouteTable | undefined {
@@ -39,12 +56,14 @@ export class HttpConnectionManager {
   }
 
   private view(req: IncomingMessage): RequestView | ProxyError {
+    // CONNECT's authority-form target (RFC 9110 §9.3.6): no path, routed by connect_matcher.
+    if (req.method === 'CONNECT') return connectView(req);
     const target = parseRequestTarget(req.url ?? '');
     if (!target) return badRequest('invalid_url');
     if (target.authority !== undefined && !this.config.allowAbsoluteUrl)
       return badRequest('absolute_path_rejected');
     // RFC 9112 §3.2.2: an absolute-form target's authority replaces Host.
-    const authority = target.authority ?? req.headers.host ?? '';
+    const authority = target.authority ?? req.headers.host ?? fallbackAuthority(req) ?? '';
     if (!authority) return badRequest('missing_host_header');
     const path =
       this.config.normalizePath || this.config.mergeSlashes
@@ -52,7 +71,7 @@ export class HttpConnectionManager {
         : target.path;
     return {
       method: req.method ?? 'GET',
-      scheme: target.scheme ?? 'http',
+      scheme: target.scheme ?? requestScheme(req),
       authority,
       path,
       query: target.query,
@@ -86,10 +105,13 @@ export class HttpConnectionManager {
     res.once('close', () => {
       stats.downstream_rq_active--;
       stats.recordStatus(res.statusCode);
-      if (!res.writableFinished) {
+      // Unfinished: the client left (DC), unless the proxy reset it after an upstream reset (UC).
+      if (!res.writableFinished && !stream.responseFlags.has('UC')) {
         stream.responseFlags.add('DC');
+        stream.responseCodeDetails ||= 'downstream_remote_disconnect';
         stream.abortUpstream?.();
       }
+      this.deps.onStreamComplete?.(stream);
     });
     if (view instanceof ProxyError) {
       this.reply(stream, view);
@@ -104,16 +126,22 @@ export class HttpConnectionManager {
     if (!match) throw noRoute();
     stream.route = match.route;
     stream.virtualHost = match.vhost;
-    for (const f of this.config.filters) {
-      if (!f.filter.onRequest) continue;
-      const result = f.filter.onRequest(stream);
+    const action = match.route.action;
+    // Envoy resolves the weighted cluster with the route: filters see it (fault upstream_cluster).
+    if (action.kind === 'forward') stream.clusterChoice = action.chooseCluster();
+    const filters = this.config.filters;
+    for (let i = 0; i < filters.length; i++) {
+      const f = (filters[i] as (typeof filters)[number]).filter;
+      if (!f.onRequest) continue;
+      const result = f.onRequest(stream);
       const reply = result instanceof Promise ? await result : result;
       if (reply) {
+        this.prepareEncode(stream, i, match.route, false);
         this.reply(stream, reply);
         return;
       }
     }
-    const action = match.route.action;
+    this.prepareEncode(stream, filters.length, match.route, true);
     switch (action.kind) {
       case 'direct':
         this.reply(stream, { status: action.status, body: action.body });
@@ -129,6 +157,27 @@ export class HttpConnectionManager {
         await this.router.forward(stream, action);
         return;
     }
+  }
+
+  /**
+   * What adjusts this request's response heads: the route's response header mutations (for
+   * what the route answers: upstream responses, the router's and direct replies, as Envoy's
+   * router applies them) and then the filters that ran, in reverse order.
+   */
+  private prepareEncode(
+    stream: HttpStream,
+    filtersRun: number,
+    route: CompiledRoute,
+    viaRoute: boolean,
+  ): void {
+    const encoders = this.encoders[filtersRun] ?? [];
+    const routeLevels =
+      viaRoute && (route.responseHeaders.length || stream.clusterChoice?.responseHeaders);
+    if (!routeLevels && encoders.length === 0) return;
+    stream.finalizeResponseHeaders = (status, headers) => {
+      if (routeLevels) finalizeRouteResponse(stream, status, headers);
+      for (const f of encoders) f.onResponseHeaders?.(stream, status, headers);
+    };
   }
 
   private reply(stream: HttpStream, reply: LocalReply | Error): void {
@@ -149,23 +198,4 @@ function fallbackView(req: IncomingMessage): RequestView {
     query: '',
     headers: req.headers,
   };
-}
-
-function redirectLocation(
-  view: RequestView,
-  r: {
-    scheme?: string | undefined;
-    host?: string | undefined;
-    port?: number | undefined;
-    path?: string | undefined;
-  },
-): string {
-  const scheme = r.scheme ?? view.scheme;
-  let host = r.host ?? view.authority.replace(/:\d+$/, '');
-  const currentPort = /:(\d+)$/.exec(view.authority)?.[1];
-  const port = r.port ?? (r.host === undefined && currentPort ? Number(currentPort) : undefined);
-  const defaultPort = scheme === 'https' ? 443 : 80;
-  if (port !== undefined && port !== defaultPort) host = `${host}:${port}`;
-  const path = r.path ?? view.path;
-  return `${scheme}://${host}${path}${view.query && r.path === undefined ? `?${view.query}` : ''}`;
 }

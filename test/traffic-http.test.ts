@@ -1,0 +1,689 @@
+// VirtualService HTTP route features end to end through real sidecars: matches (uri, scheme,
+// method, authority, headers, queryParams, withoutHeaders, ignoreUriCase, port, gateways,
+// sourceLabels, sourceNamespace), fault, corsPolicy, headers, mirrors, redirect, directResponse,
+// rewrite, delegate, retries, and the response flags they leave. Apps echo what they receive.
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import type { Mesh } from '../src/launcher/mesh.js';
+import { startMesh } from '../src/launcher/mesh.js';
+import type { InstanceRecord } from '../src/launcher/mesh-record.js';
+import { SKIFF, closeAgent, eventually, getJson, tempTree } from './support/skiff.js';
+import { ECHO_APP, MESH, type Seen } from './support/traffic-http-mesh.js';
+
+interface Answer {
+  readonly status: number;
+  readonly headers: http.IncomingHttpHeaders;
+  readonly body: string;
+}
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 32 });
+
+/** A request through a sidecar's HTTP proxy listener (absolute form, as HTTP_PROXY apps send). */
+function send(
+  proxyPort: number,
+  url: string,
+  opts: {
+    method?: string;
+    headers?: Record<string, string>;
+    body?: string;
+    signal?: AbortSignal;
+  } = {},
+): Promise<Answer> {
+  const target = new URL(url);
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port: proxyPort,
+        path: url,
+        method: opts.method ?? 'GET',
+        agent,
+        headers: { host: target.host, ...opts.headers },
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks).toString(),
+          }),
+        );
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.setTimeout(20_000, () => req.destroy(new Error(`no answer from ${url} in 20 s`)));
+    req.end(opts.body);
+  });
+}
+
+let keyCount = 0;
+/** A fresh key: the echo apps record requests by it (x-test-key). */
+const newKey = (what: string) => `${what}-${++keyCount}-${Date.now()}`;
+
+describe('VirtualService HTTP features through real sidecars', { timeout: 600_000 }, () => {
+  let mesh: Mesh;
+  let live: http.Server;
+  let liveHits = 0;
+  let resetsLeft = 0;
+  const instance = (name: string): InstanceRecord => {
+    const i = mesh.record.instances.find((x) => x.workloadName === name);
+    assert.ok(i, `instance of ${name}`);
+    return i;
+  };
+  const client = () => instance('client-a').outboundPort;
+  /** What the apps of these workloads recorded under `key`. */
+  const seen = async (key: string, ...workloads: string[]): Promise<Seen[]> => {
+    const out: Seen[] = [];
+    for (const w of workloads) {
+      const port = instance(w).ports.find((p) => p.name === 'http')?.appPort;
+      out.push(
+        ...(await getJson<Seen[]>(
+          `http://127.0.0.1:${port}/__seen?key=${encodeURIComponent(key)}`,
+        )),
+      );
+    }
+    return out;
+  };
+  /** Sums an admin /stats counter of a sidecar over every line ending with `suffix`. */
+  const stat = async (workload: string, suffix: string): Promise<number> => {
+    const text = await (
+      await fetch(`http://127.0.0.1:${instance(workload).adminPort}/stats`)
+    ).text();
+    let sum = 0;
+    for (const line of text.split('\n')) {
+      const [name, value] = line.split(': ');
+      if (name?.endsWith(suffix)) sum += Number(value);
+    }
+    return sum;
+  };
+
+  before(async () => {
+    // An upstream outside the mesh and a port where nothing listens: connect-failure retries.
+    live = http.createServer((req, res) => {
+      liveHits++;
+      if (req.url?.startsWith('/reset') && resetsLeft-- > 0) return void req.socket.destroy();
+      res.end('live');
+    });
+    await new Promise<void>((r) => live.listen(0, '127.0.0.1', () => r()));
+    const closed = http.createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', () => r()));
+    const closedPort = (closed.address() as AddressInfo).port;
+    await new Promise<void>((r) => closed.close(() => r()));
+    const dir = tempTree('skiff-traffic-http-', {
+      'mesh.yaml': MESH({ livePort: (live.address() as AddressInfo).port, closedPort }),
+      'echo.mjs': ECHO_APP,
+      'idle.mjs': `setInterval(() => {}, 1 << 30); process.on('SIGTERM', () => process.exit(0));`,
+    });
+    mesh = await startMesh({
+      dir: '.',
+      cwd: dir,
+      skiffCommand: SKIFF,
+      ingressPort: 0,
+      startTimeoutMs: 240_000,
+    });
+    const expected = mesh.record.instances.length + 1;
+    await eventually(
+      'every proxy synced',
+      async () => {
+        const s = await getJson<
+          {
+            types: Record<string, { ackedVersion?: string; sentVersion?: string; nack?: unknown }>;
+          }[]
+        >(`http://${mesh.record.controlPlane.httpAddress}/debug/syncz`);
+        return (
+          s.length >= expected &&
+          s.every((p) =>
+            Object.values(p.types).every((t) => t.ackedVersion === t.sentVersion && !t.nack),
+          )
+        );
+      },
+      120_000,
+    );
+  });
+
+  after(async () => {
+    agent.destroy();
+    closeAgent();
+    await mesh?.stop();
+    live?.close();
+  });
+
+  describe('match', () => {
+    const route = async (url: string, opts: Parameters<typeof send>[2] = {}, port = client()) =>
+      (await send(port, url, opts)).headers['x-route'];
+
+    test('uri exact, prefix, regex (a full match) and ignoreUriCase', async () => {
+      assert.equal(await route('http://matchy:9080/exact'), 'exact');
+      assert.equal(await route('http://matchy:9080/exact/more'), 'default');
+      assert.equal(await route('http://matchy:9080/prefix/a/b'), 'prefix');
+      assert.equal(await route('http://matchy:9080/regex/42'), 'regex');
+      assert.equal(await route('http://matchy:9080/regex/42/x'), 'default');
+      assert.equal(await route('http://matchy:9080/iCaSe/x'), 'icase');
+      assert.equal(
+        await route('http://matchy:9080/Prefix/a'),
+        'default',
+        'prefix is case sensitive',
+      );
+    });
+
+    test('method, scheme and authority', async () => {
+      assert.equal(await route('http://matchy:9080/m', { method: 'POST', body: 'x' }), 'method');
+      assert.equal(await route('http://matchy:9080/m'), 'default');
+      assert.equal(await route('http://matchy:9080/scheme'), 'scheme');
+      assert.equal(await route('http://matchy.default:9080/auth'), 'authority');
+      assert.equal(await route('http://matchy:9080/auth'), 'default');
+    });
+
+    test('headers exact, prefix, regex; withoutHeaders; fields ANDed, matches ORed, first wins', async () => {
+      const h = (v: string) => ({ headers: { 'x-h': v } });
+      assert.equal(await route('http://matchy:9080/h', h('a')), 'hdr-exact');
+      assert.equal(await route('http://matchy:9080/h', h('pre-x')), 'hdr-prefix');
+      assert.equal(await route('http://matchy:9080/h', h('r12')), 'hdr-regex');
+      assert.equal(await route('http://matchy:9080/h', h('r12x')), 'default');
+      assert.equal(await route('http://matchy:9080/without'), 'without');
+      assert.equal(
+        await route('http://matchy:9080/without', { headers: { 'x-skip': '1' } }),
+        'default',
+      );
+      assert.equal(
+        await route('http://matchy:9080/without', { headers: { 'x-skip': '2' } }),
+        'without',
+      );
+      // `both` needs the path and the header; `either` takes one of its two matches.
+      assert.equal(await route('http://matchy:9080/both', { headers: { 'x-and': '1' } }), 'both');
+      assert.equal(await route('http://matchy:9080/both'), 'default');
+      assert.equal(await route('http://matchy:9080/either-one'), 'either');
+      assert.equal(await route('http://matchy:9080/either-two'), 'either');
+      assert.equal(
+        await route('http://matchy:9080/first'),
+        'first',
+        'the first matching route wins',
+      );
+    });
+
+    test('queryParams exact, prefix, regex', async () => {
+      assert.equal(await route('http://matchy:9080/q?q=a'), 'qp-exact');
+      assert.equal(await route('http://matchy:9080/q?x=1&q=pre-y'), 'qp-prefix');
+      assert.equal(await route('http://matchy:9080/q?q=r7'), 'qp-regex');
+      assert.equal(await route('http://matchy:9080/q?q=b'), 'default');
+    });
+
+    test('port: a match for the service’s other port', async () => {
+      assert.equal(await route('http://matchy:9081/any'), 'port');
+      assert.equal(await route('http://matchy:9080/any'), 'default');
+    });
+
+    test('gateways: the mesh route for sidecars, the gateway’s route through the ingress', async () => {
+      assert.equal(await route('http://matchy:9080/gw'), 'gw-mesh');
+      const port = mesh.record.gateway.ports[0]?.hostPort;
+      assert.ok(port, 'the gateway listens');
+      // Origin form with a Host header, as a browser reaches the ingress.
+      const res = await new Promise<http.IncomingMessage>((resolve, reject) =>
+        http
+          .get(
+            { host: '127.0.0.1', port, path: '/gw', headers: { host: 'matchy.example.com' } },
+            resolve,
+          )
+          .on('error', reject),
+      );
+      const chunks: Buffer[] = [];
+      for await (const c of res) chunks.push(c as Buffer);
+      assert.equal(res.statusCode, 200, Buffer.concat(chunks).toString());
+      assert.equal(res.headers['x-route'], 'gw-ingress');
+    });
+
+    test('sourceLabels and sourceNamespace: routes only for the proxies they name', async () => {
+      assert.equal(await route('http://matchy:9080/src'), 'default');
+      assert.equal(
+        await route('http://matchy:9080/src', {}, instance('client-b').outboundPort),
+        'src-labels',
+      );
+      assert.equal(
+        await route('http://matchy.default:9080/src', {}, instance('client-other').outboundPort),
+        'src-namespace',
+      );
+    });
+  });
+
+  describe('fault', () => {
+    test('abort httpStatus: the app never sees the request; Envoy’s body; FI counted', async () => {
+      const key = newKey('abort');
+      const before = await stat('client-a', 'fault.aborts_injected');
+      const r = await send(client(), 'http://faults:9080/abort', {
+        headers: { 'x-test-key': key },
+      });
+      assert.equal(r.status, 503);
+      assert.equal(r.body, 'fault filter abort');
+      assert.deepEqual(await seen(key, 'echo-v1'), []);
+      assert.equal((await stat('client-a', 'fault.aborts_injected')) - before, 1);
+    });
+
+    test('abort percentage: about half of 600 requests', async () => {
+      let aborted = 0;
+      for (let i = 0; i < 600; i++)
+        if ((await send(client(), 'http://faults:9080/half')).status === 500) aborted++;
+      // Binomial(600, 0.5): standard deviation 2%; ±10% never flakes.
+      assert.ok(Math.abs(aborted / 600 - 0.5) < 0.1, `${aborted} of 600 aborted`);
+    });
+
+    test('abort grpcStatus: HTTP 200 for plain HTTP; a gRPC request gets that grpc-status', async () => {
+      const plain = await send(client(), 'http://faults:9080/grpc');
+      assert.equal(plain.status, 200);
+      assert.equal(plain.body, 'fault filter abort');
+      const grpc = await send(client(), 'http://faults:9080/grpc', {
+        method: 'POST',
+        headers: { 'content-type': 'application/grpc', te: 'trailers' },
+        body: '',
+      });
+      assert.equal(grpc.status, 200);
+      assert.equal(grpc.headers['grpc-status'], '14');
+    });
+
+    test('delay: the request waits (DI counted), then reaches the app', async () => {
+      const key = newKey('delay');
+      const before = await stat('client-a', 'fault.delays_injected');
+      const r = await send(client(), 'http://faults:9080/delay', {
+        headers: { 'x-test-key': key },
+      });
+      assert.equal(r.status, 200);
+      assert.equal((await seen(key, 'echo-v1')).length, 1);
+      assert.equal((await stat('client-a', 'fault.delays_injected')) - before, 1);
+    });
+
+    test('a long delay holds the request back from the app; a client that leaves ends it', async () => {
+      const key = newKey('hang');
+      const aborter = new AbortController();
+      const held = send(client(), 'http://faults:9080/hang', {
+        headers: { 'x-test-key': key },
+        signal: aborter.signal,
+      });
+      held.catch(() => undefined);
+      // The delayed request is in the proxy while another one goes through.
+      await eventually(
+        'the delay started',
+        async () => (await stat('client-a', 'fault.active_faults')) >= 1,
+      );
+      assert.equal((await send(client(), 'http://faults:9080/other')).status, 200);
+      assert.deepEqual(await seen(key, 'echo-v1'), [], 'a delayed request waits for its delay');
+      aborter.abort();
+      await eventually(
+        'the fault is over',
+        async () => (await stat('client-a', 'fault.active_faults')) === 0,
+      );
+      assert.deepEqual(
+        await seen(key, 'echo-v1'),
+        [],
+        'and a request whose client left never goes on',
+      );
+    });
+
+    test('delay percent (the integer field): about half of 400 requests', async () => {
+      const before = await stat('client-a', 'fault.delays_injected');
+      for (let i = 0; i < 400; i++)
+        assert.equal((await send(client(), 'http://faults:9080/delayhalf')).status, 200);
+      const delayed = (await stat('client-a', 'fault.delays_injected')) - before;
+      assert.ok(Math.abs(delayed / 400 - 0.5) < 0.12, `${delayed} of 400 delayed`);
+    });
+  });
+
+  describe('corsPolicy', () => {
+    const preflight = (origin: string, path = '/') =>
+      send(client(), `http://cors:9080${path}`, {
+        method: 'OPTIONS',
+        headers: { origin, 'access-control-request-method': 'PATCH', 'x-test-key': newKey('cors') },
+      });
+
+    test('a preflight from an allowed origin (exact, prefix, regex) is answered by the sidecar', async () => {
+      for (const origin of [
+        'https://app.example',
+        'https://pre.anything',
+        'https://abc.rx.example',
+      ]) {
+        const r = await preflight(origin);
+        assert.equal(r.status, 200, origin);
+        assert.equal(r.headers['access-control-allow-origin'], origin);
+        assert.equal(r.headers['access-control-allow-methods'], 'GET,POST,PATCH');
+        assert.equal(r.headers['access-control-allow-headers'], 'x-custom,content-type');
+        assert.equal(r.headers['access-control-max-age'], '3600');
+        assert.equal(r.headers['access-control-allow-credentials'], 'true');
+        assert.equal(r.body, '');
+      }
+    });
+
+    test('unmatched preflights go to the app (FORWARD), or get a bare 200 (IGNORE)', async () => {
+      const forwarded = await preflight('https://evil.example');
+      assert.equal(JSON.parse(forwarded.body).method, 'OPTIONS', 'the app answered');
+      assert.equal(forwarded.headers['access-control-allow-origin'], undefined);
+      const ignored = await preflight('https://evil.example', '/ignore');
+      assert.equal(ignored.status, 200);
+      assert.equal(ignored.body, '');
+      assert.equal(ignored.headers['access-control-allow-origin'], undefined);
+    });
+
+    test('an actual request gets allow-origin, credentials and expose-headers for allowed origins only', async () => {
+      const ok = await send(client(), 'http://cors:9080/data', {
+        headers: { origin: 'https://app.example' },
+      });
+      assert.equal(ok.headers['access-control-allow-origin'], 'https://app.example');
+      assert.equal(ok.headers['access-control-allow-credentials'], 'true');
+      assert.equal(ok.headers['access-control-expose-headers'], 'x-exposed');
+      const other = await send(client(), 'http://cors:9080/data', {
+        headers: { origin: 'https://evil.example' },
+      });
+      assert.equal(other.status, 200);
+      assert.equal(other.headers['access-control-allow-origin'], undefined);
+    });
+  });
+
+  describe('headers', () => {
+    test('route level: request set/add/remove reach the app; response set/add/remove reach the client', async () => {
+      const key = newKey('headers');
+      const r = await send(
+        client(),
+        'http://headers:9080/x?h=x-resp-remove:1&h=x-resp-add:app&h=x-resp-set:app&h=x-resp-dest-remove:1',
+        {
+          headers: {
+            'x-test-key': key,
+            'x-set': 'client',
+            'x-add': 'client',
+            'x-remove': 'please',
+          },
+        },
+      );
+      assert.equal(r.status, 200);
+      const [got] = await seen(key, 'echo-v1');
+      assert.ok(got);
+      assert.equal(got.headers['x-set'], 'set-by-mesh');
+      assert.equal(got.headers['x-add'], 'client, added');
+      assert.equal(got.headers['x-remove'], undefined);
+      assert.equal(got.headers['x-single-dest'], '1', 'destination level, one destination');
+      assert.equal(
+        got.headers['x-client-ip'],
+        '127.0.0.1',
+        'a %DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT% value',
+      );
+      assert.equal(r.headers['x-resp-set'], 'yes');
+      assert.equal(r.headers['x-resp-add'], 'app, more');
+      assert.equal(r.headers['x-resp-remove'], undefined);
+      assert.equal(r.headers['x-resp-dest-remove'], undefined);
+    });
+
+    test('destination level on weighted destinations: each cluster its own headers', async () => {
+      const counts: Record<string, number> = {};
+      for (let i = 0; i < 40; i++) {
+        const r = await send(client(), 'http://headers:9080/weighted');
+        const body = JSON.parse(r.body) as Seen;
+        assert.equal(
+          body.headers['x-dest'],
+          body.version,
+          'the request header of the picked destination',
+        );
+        assert.equal(r.headers['x-dest-resp'], body.version, 'and its response header');
+        counts[body.version] = (counts[body.version] ?? 0) + 1;
+      }
+      assert.ok((counts['v1'] ?? 0) > 0 && (counts['v2'] ?? 0) > 0, JSON.stringify(counts));
+    });
+  });
+
+  describe('mirror', () => {
+    test('mirror: the shadow gets a copy with the -shadow authority; the response is the real one', async () => {
+      const key = newKey('mirror');
+      const r = await send(client(), 'http://mirror:9080/all', {
+        method: 'POST',
+        headers: { 'x-test-key': key, 'content-type': 'text/plain' },
+        body: 'the body',
+      });
+      assert.equal(r.status, 200);
+      assert.equal((JSON.parse(r.body) as Seen).version, 'v1');
+      const copies = await eventually('the shadow got its copy', async () => {
+        const s = await seen(key, 'shadow-a');
+        return s.length ? s : undefined;
+      });
+      assert.equal(copies[0]?.headers['host'], 'mirror-shadow:9080');
+      assert.equal(copies[0]?.body, 'the body');
+      assert.equal(copies[0]?.method, 'POST');
+    });
+
+    test('a shadow that hangs or fails never touches the real response', async () => {
+      for (let i = 0; i < 5; i++) {
+        const r = await send(client(), 'http://mirror:9080/failing', {
+          headers: { 'x-test-key': newKey('f') },
+        });
+        assert.equal(r.status, 200);
+        assert.equal((JSON.parse(r.body) as Seen).version, 'v1');
+      }
+    });
+
+    /** The number of copies under `key` once it stops growing (mirrors trail the responses). */
+    const settled = async (key: string, workload: string): Promise<number> => {
+      let last = -1;
+      let stable = 0;
+      return eventually(
+        'the shadow count settles',
+        async () => {
+          const count = (await seen(key, workload)).length;
+          stable = count === last ? stable + 1 : 0;
+          last = count;
+          if (stable >= 5) return count;
+          await new Promise((r) => setTimeout(r, 200));
+          return undefined;
+        },
+        60_000,
+      );
+    };
+
+    const mirrored = async (path: string, n: number, workload: string) => {
+      const key = newKey(path);
+      for (let i = 0; i < n; i++)
+        assert.equal(
+          (await send(client(), `http://mirror:9080${path}`, { headers: { 'x-test-key': key } }))
+            .status,
+          200,
+        );
+      return settled(key, workload);
+    };
+
+    test('mirrorPercentage 50 and the legacy mirrorPercent 25: that share is mirrored', async () => {
+      const half = await mirrored('/half', 400, 'shadow-a');
+      assert.ok(Math.abs(half / 400 - 0.5) < 0.12, `${half} of 400 mirrored`);
+      const quarter = await mirrored('/legacy', 400, 'shadow-a');
+      assert.ok(Math.abs(quarter / 400 - 0.25) < 0.1, `${quarter} of 400 mirrored`);
+    });
+
+    test('mirrors: each with its own percentage', async () => {
+      const key = newKey('many');
+      for (let i = 0; i < 300; i++)
+        assert.equal(
+          (await send(client(), 'http://mirror:9080/many', { headers: { 'x-test-key': key } }))
+            .status,
+          200,
+        );
+      await eventually(
+        'every copy to the first mirror',
+        async () => (await seen(key, 'shadow-a')).length === 300,
+      );
+      const toB = await settled(key, 'shadow-b');
+      assert.ok(Math.abs(toB / 300 - 0.5) < 0.15, `${toB} of 300 to shadow-b`);
+    });
+  });
+
+  describe('redirect, directResponse, rewrite', () => {
+    const location = async (path: string) => {
+      const r = await send(client(), `http://redirect:9080${path}`);
+      return [r.status, r.headers['location']];
+    };
+
+    test('redirect: uri, authority, port, derivePort, scheme, redirectCode', async () => {
+      assert.deepEqual(await location('/uri?a=1'), [301, 'http://redirect:9080/new?a=1']);
+      assert.deepEqual(await location('/authority'), [301, 'http://other.example/authority']);
+      assert.deepEqual(await location('/port'), [301, 'http://redirect:8443/port']);
+      assert.deepEqual(await location('/derive-request'), [301, 'http://other.example:9080/x']);
+      assert.deepEqual(await location('/derive-default'), [301, 'http://other.example/x']);
+      assert.deepEqual(await location('/scheme'), [301, 'https://redirect:9080/scheme']);
+      assert.deepEqual(await location('/code'), [307, 'http://redirect:9080/x']);
+    });
+
+    test('directResponse: status and body (string and bytes)', async () => {
+      const s = await send(client(), 'http://redirect:9080/direct-string');
+      assert.deepEqual([s.status, s.body], [418, 'short and stout']);
+      const b = await send(client(), 'http://redirect:9080/direct-bytes');
+      assert.deepEqual([b.status, b.body], [200, 'bytes!']);
+    });
+
+    test('rewrite: uri prefix, authority, uriRegexRewrite; x-envoy-original-path', async () => {
+      const body = async (path: string) =>
+        JSON.parse((await send(client(), `http://rewrite:9080${path}`)).body) as Seen;
+      const prefix = await body('/old/page?x=1');
+      assert.equal(prefix.url, '/new/page?x=1');
+      assert.equal(prefix.headers['x-envoy-original-path'], '/old/page?x=1');
+      assert.equal((await body('/auth/x')).headers['host'], 'rewritten.example');
+      assert.equal((await body('/rx/alpha/rest/of/it')).url, '/rest/of/it/from/alpha');
+    });
+  });
+
+  describe('delegate', () => {
+    test('the delegate’s routes under the root’s match; the root’s other routes stay', async () => {
+      const r = async (path: string) => {
+        const res = await send(client(), `http://delegated:9080${path}`);
+        return [res.headers['x-route'], (JSON.parse(res.body) as Seen).version];
+      };
+      assert.deepEqual(await r('/team/v2/x'), ['delegate-v2', 'v2']);
+      assert.deepEqual(await r('/team/x'), ['delegate-rest', 'v1']);
+      assert.deepEqual(await r('/elsewhere'), ['root-default', 'v1']);
+    });
+  });
+
+  describe('retries', () => {
+    /** A request whose first `fail` tries fail as asked; the status and how many tries the app saw. */
+    const tries = async (path: string, query: string, headers: Record<string, string> = {}) => {
+      const key = newKey(path);
+      const r = await send(client(), `http://retry:9080${path}?${query}`, {
+        headers: { 'x-test-key': key, ...headers },
+      });
+      return {
+        status: r.status,
+        tries: (await seen(key, 'echo-v1')).length,
+        body: r.body,
+        headers: r.headers,
+      };
+    };
+    const outcome = async (path: string, query: string, headers: Record<string, string> = {}) => {
+      const t = await tries(path, query, headers);
+      return [t.status, t.tries];
+    };
+
+    test('5xx: retried until it succeeds; attempts 0 disables retries', async () => {
+      assert.deepEqual(await outcome('/5xx', 'fail=2&failStatus=500'), [200, 3]);
+      assert.deepEqual(await outcome('/none', 'fail=1&failStatus=500'), [500, 1]);
+    });
+
+    test('gateway-error (502/503/504 only), retriable-4xx (409), retriable-status-codes', async () => {
+      assert.deepEqual(await outcome('/gateway-error', 'fail=1&failStatus=504'), [200, 2]);
+      assert.deepEqual(await outcome('/gateway-error', 'fail=1&failStatus=500'), [500, 1]);
+      assert.deepEqual(await outcome('/4xx', 'fail=1&failStatus=409'), [200, 2]);
+      assert.deepEqual(await outcome('/4xx', 'fail=1&failStatus=404'), [404, 1]);
+      assert.deepEqual(await outcome('/codes', 'fail=2&failStatus=418'), [200, 3]);
+      assert.deepEqual(await outcome('/codes', 'fail=1&failStatus=503'), [503, 1]);
+    });
+
+    test('retriable-headers: a response carrying a header the request names is retried', async () => {
+      const named = { 'x-envoy-retriable-header-names': 'x-retry-me' };
+      assert.deepEqual(
+        await outcome('/headers', 'fail=1&failStatus=200&fh=x-retry-me:yes', named),
+        [200, 2],
+      );
+      assert.deepEqual(
+        await outcome('/headers', 'fail=1&failStatus=200&fh=x-other:yes', named),
+        [200, 1],
+      );
+    });
+
+    test('the gRPC conditions read grpc-status from a trailers-only response', async () => {
+      for (const [code, name] of [
+        ['1', 'cancelled'],
+        ['4', 'deadline-exceeded'],
+        ['8', 'resource-exhausted'],
+        ['13', 'internal'],
+        ['14', 'unavailable'],
+      ] as const) {
+        const t = await tries(
+          '/grpc',
+          `fail=1&failStatus=200&fh=content-type:application/grpc&fh=grpc-status:${code}`,
+        );
+        assert.deepEqual([t.status, t.tries], [200, 2], name);
+      }
+      // A gRPC status the policy does not name is relayed as it is.
+      const other = await tries(
+        '/grpc',
+        'fail=1&failStatus=200&fh=content-type:application/grpc&fh=grpc-status:5',
+      );
+      assert.deepEqual([other.status, other.tries, other.headers['grpc-status']], [200, 1, '5']);
+    });
+
+    test('reset: an upstream that resets the connection before answering is retried', async () => {
+      // The upstream outside the mesh resets the client sidecar's connection itself (in the mesh
+      // the destination's sidecar would turn the reset into a 503).
+      resetsLeft = 1;
+      const before = liveHits;
+      assert.equal((await send(client(), 'http://live.example.test/reset')).status, 200);
+      assert.equal(liveHits - before, 2);
+      resetsLeft = 1;
+      const r = await send(client(), 'http://live.example.test/reset-none');
+      assert.equal(r.status, 503);
+      assert.match(r.body, /connection termination/, 'UC, without retries');
+    });
+
+    test('perTryTimeout: a try that hangs is abandoned and retried', async () => {
+      assert.deepEqual(await outcome('/pertry', 'fail=1&how=hang'), [200, 2]);
+    });
+
+    test('connect-failure: retried on another endpoint (previous hosts); without retries it fails', async () => {
+      const before = liveHits;
+      for (let i = 0; i < 20; i++)
+        assert.equal((await send(client(), 'http://ext.example.test/cf')).status, 200);
+      assert.equal(liveHits - before, 20);
+      let failed = 0;
+      for (let i = 0; i < 40; i++) {
+        const r = await send(client(), 'http://ext.example.test/nf');
+        if (r.status === 503) {
+          assert.match(r.body, /connection failure/);
+          failed++;
+        }
+      }
+      // Balanced over the closed and the live endpoint: some of the 40 hit the closed one.
+      assert.ok(failed > 0 && failed < 40, `${failed} of 40 failed`);
+    });
+
+    test('backoff and retryRemoteLocalities are applied (retries still succeed)', async () => {
+      assert.deepEqual(await outcome('/remote', 'fail=1&failStatus=503'), [200, 2]);
+      const dump = await (
+        await fetch(`http://127.0.0.1:${instance('client-a').adminPort}/config_dump`)
+      ).text();
+      assert.match(dump, /envoy\.retry_priorities\.previous_priorities/);
+    });
+
+    test('URX: retries exhausted — the last response is relayed and counted', async () => {
+      const before = await stat('client-a', 'upstream_rq_retry_limit_exceeded');
+      assert.deepEqual(await outcome('/5xx', 'fail=9&failStatus=503'), [503, 4]);
+      assert.equal((await stat('client-a', 'upstream_rq_retry_limit_exceeded')) - before, 1);
+    });
+  });
+
+  describe('response flags on local replies', () => {
+    test('NR, UH, UT: Envoy’s statuses and bodies', async () => {
+      assert.equal((await send(client(), 'http://redirect:9080/no-such-route')).status, 404);
+      const uh = await send(client(), 'http://nohost:9080/');
+      assert.deepEqual([uh.status, uh.body], [503, 'no healthy upstream']);
+      const ut = await send(client(), 'http://retry:9080/timeout?fail=1&how=hang', {
+        headers: { 'x-test-key': newKey('ut') },
+      });
+      assert.deepEqual([ut.status, ut.body], [504, 'upstream request timeout']);
+    });
+  });
+});
