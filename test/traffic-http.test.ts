@@ -4,6 +4,7 @@
 // rewrite, delegate, retries, and the response flags they leave. Apps echo what they receive.
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import type { Mesh } from '../src/launcher/mesh.js';
@@ -71,6 +72,11 @@ describe('VirtualService HTTP features through real sidecars', { timeout: 600_00
   let live: http.Server;
   let liveHits = 0;
   let resetsLeft = 0;
+  /** Requests the live server holds (/uo?hold) until the test lets them go. */
+  const held: http.ServerResponse[] = [];
+  let h2: http2.Http2Server;
+  let h2Hits = 0;
+  let refusalsLeft = 0;
   const instance = (name: string): InstanceRecord => {
     const i = mesh.record.instances.find((x) => x.workloadName === name);
     assert.ok(i, `instance of ${name}`);
@@ -108,15 +114,32 @@ describe('VirtualService HTTP features through real sidecars', { timeout: 600_00
     live = http.createServer((req, res) => {
       liveHits++;
       if (req.url?.startsWith('/reset') && resetsLeft-- > 0) return void req.socket.destroy();
+      if (req.url?.startsWith('/uc')) return void req.socket.destroy();
+      if (req.url?.startsWith('/uo?hold')) return void held.push(res);
       res.end('live');
     });
+    // An HTTP/2 (h2c) upstream that refuses the first `refusalsLeft` streams (REFUSED_STREAM).
+    h2 = http2.createServer();
+    h2.on('stream', (stream) => {
+      h2Hits++;
+      // Closing with REFUSED_STREAM also emits it as the stream's own error.
+      stream.on('error', () => undefined);
+      if (refusalsLeft-- > 0) return void stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
+      stream.respond({ ':status': 200 });
+      stream.end('h2');
+    });
+    await new Promise<void>((r) => h2.listen(0, '127.0.0.1', () => r()));
     await new Promise<void>((r) => live.listen(0, '127.0.0.1', () => r()));
     const closed = http.createServer();
     await new Promise<void>((r) => closed.listen(0, '127.0.0.1', () => r()));
     const closedPort = (closed.address() as AddressInfo).port;
     await new Promise<void>((r) => closed.close(() => r()));
     const dir = tempTree('skiff-traffic-http-', {
-      'mesh.yaml': MESH({ livePort: (live.address() as AddressInfo).port, closedPort }),
+      'mesh.yaml': MESH({
+        livePort: (live.address() as AddressInfo).port,
+        closedPort,
+        h2Port: (h2.address() as AddressInfo).port,
+      }),
       'echo.mjs': ECHO_APP,
       'idle.mjs': `setInterval(() => {}, 1 << 30); process.on('SIGTERM', () => process.exit(0));`,
     });
@@ -151,7 +174,9 @@ describe('VirtualService HTTP features through real sidecars', { timeout: 600_00
     agent.destroy();
     closeAgent();
     await mesh?.stop();
+    for (const r of held) r.end();
     live?.close();
+    h2?.close();
   });
 
   describe('match', () => {
@@ -176,6 +201,8 @@ describe('VirtualService HTTP features through real sidecars', { timeout: 600_00
       assert.equal(await route('http://matchy:9080/m', { method: 'POST', body: 'x' }), 'method');
       assert.equal(await route('http://matchy:9080/m'), 'default');
       assert.equal(await route('http://matchy:9080/scheme'), 'scheme');
+      // The rule before it asks for https: a plain http request never matches it.
+      assert.equal(await route('http://matchy:9080/scheme-https'), 'scheme');
       assert.equal(await route('http://matchy.default:9080/auth'), 'authority');
       assert.equal(await route('http://matchy:9080/auth'), 'default');
     });
@@ -200,6 +227,13 @@ describe('VirtualService HTTP features through real sidecars', { timeout: 600_00
       assert.equal(await route('http://matchy:9080/both'), 'default');
       assert.equal(await route('http://matchy:9080/either-one'), 'either');
       assert.equal(await route('http://matchy:9080/either-two'), 'either');
+      // Two matches of several fields each: every field of one match, or of the other.
+      const put = (headers: Record<string, string>) => ({ method: 'PUT', body: 'x', headers });
+      assert.equal(await route('http://matchy:9080/mixed', put({ 'x-m': '1' })), 'mixed');
+      assert.equal(await route('http://matchy:9080/mixed', put({ 'x-m': '2' })), 'default');
+      assert.equal(await route('http://matchy:9080/mixed', { headers: { 'x-m': '1' } }), 'default');
+      assert.equal(await route('http://matchy:9080/mixed?m=2'), 'mixed');
+      assert.equal(await route('http://matchy:9080/other?m=2'), 'default');
       assert.equal(
         await route('http://matchy:9080/first'),
         'first',
@@ -236,6 +270,25 @@ describe('VirtualService HTTP features through real sidecars', { timeout: 600_00
       for await (const c of res) chunks.push(c as Buffer);
       assert.equal(res.statusCode, 200, Buffer.concat(chunks).toString());
       assert.equal(res.headers['x-route'], 'gw-ingress');
+    });
+
+    test('several VirtualServices for one gateway host are merged, the first one’s routes first', async () => {
+      const port = mesh.record.gateway.ports[0]?.hostPort;
+      assert.ok(port, 'the gateway listens');
+      const viaGateway = async (path: string) => {
+        const res = await new Promise<http.IncomingMessage>((resolve, reject) =>
+          http
+            .get({ host: '127.0.0.1', port, path, headers: { host: 'merge.example.com' } }, resolve)
+            .on('error', reject),
+        );
+        res.resume();
+        await new Promise((r) => res.on('end', r));
+        return [res.statusCode, res.headers['x-route']];
+      };
+      assert.deepEqual(await viaGateway('/a'), [200, 'merge-a']);
+      assert.deepEqual(await viaGateway('/b'), [200, 'merge-b']);
+      assert.deepEqual(await viaGateway('/both'), [200, 'merge-a-both']);
+      assert.deepEqual(await viaGateway('/else'), [200, 'merge-b-default']);
     });
 
     test('sourceLabels and sourceNamespace: routes only for the proxies they name', async () => {
@@ -386,13 +439,15 @@ describe('VirtualService HTTP features through real sidecars', { timeout: 600_00
       const key = newKey('headers');
       const r = await send(
         client(),
-        'http://headers:9080/x?h=x-resp-remove:1&h=x-resp-add:app&h=x-resp-set:app&h=x-resp-dest-remove:1',
+        'http://headers:9080/x?h=x-resp-remove:1&h=x-resp-add:app&h=x-resp-set:app&h=x-resp-dest-remove:1&h=x-resp-dest-set:app&h=x-resp-dest-add:app',
         {
           headers: {
             'x-test-key': key,
             'x-set': 'client',
             'x-add': 'client',
             'x-remove': 'please',
+            'x-dest-remove': 'please',
+            'x-dest-add': 'client',
           },
         },
       );
@@ -403,6 +458,10 @@ describe('VirtualService HTTP features through real sidecars', { timeout: 600_00
       assert.equal(got.headers['x-add'], 'client, added');
       assert.equal(got.headers['x-remove'], undefined);
       assert.equal(got.headers['x-single-dest'], '1', 'destination level, one destination');
+      assert.equal(got.headers['x-dest-add'], 'client, dest-added');
+      assert.equal(got.headers['x-dest-remove'], undefined);
+      // Istio appends a single destination's operations after the route's: its set wins.
+      assert.equal(got.headers['x-both'], 'dest');
       assert.equal(
         got.headers['x-client-ip'],
         '127.0.0.1',
@@ -412,6 +471,9 @@ describe('VirtualService HTTP features through real sidecars', { timeout: 600_00
       assert.equal(r.headers['x-resp-add'], 'app, more');
       assert.equal(r.headers['x-resp-remove'], undefined);
       assert.equal(r.headers['x-resp-dest-remove'], undefined);
+      assert.equal(r.headers['x-resp-dest-set'], 'dest');
+      assert.equal(r.headers['x-resp-dest-add'], 'app, dest-more');
+      assert.equal(r.headers['x-resp-both'], 'dest');
     });
 
     test('destination level on weighted destinations: each cluster its own headers', async () => {
@@ -425,6 +487,9 @@ describe('VirtualService HTTP features through real sidecars', { timeout: 600_00
           'the request header of the picked destination',
         );
         assert.equal(r.headers['x-dest-resp'], body.version, 'and its response header');
+        // Envoy applies the weighted cluster's mutations first, then the route's: the route wins.
+        assert.equal(body.headers['x-order'], 'route');
+        assert.equal(r.headers['x-order'], 'route');
         counts[body.version] = (counts[body.version] ?? 0) + 1;
       }
       assert.ok((counts['v1'] ?? 0) > 0 && (counts['v2'] ?? 0) > 0, JSON.stringify(counts));
@@ -660,12 +725,75 @@ describe('VirtualService HTTP features through real sidecars', { timeout: 600_00
       assert.ok(failed > 0 && failed < 40, `${failed} of 40 failed`);
     });
 
-    test('backoff and retryRemoteLocalities are applied (retries still succeed)', async () => {
-      assert.deepEqual(await outcome('/remote', 'fail=1&failStatus=503'), [200, 2]);
-      const dump = await (
-        await fetch(`http://127.0.0.1:${instance('client-a').adminPort}/config_dump`)
-      ).text();
-      assert.match(dump, /envoy\.retry_priorities\.previous_priorities/);
+    test('refused-stream: an HTTP/2 upstream’s REFUSED_STREAM is retried; without the condition, 503 UR', async () => {
+      refusalsLeft = 1;
+      let before = h2Hits;
+      const ok = await send(client(), 'http://h2.example.test/refused');
+      assert.deepEqual([ok.status, ok.body, h2Hits - before], [200, 'h2', 2]);
+      refusalsLeft = 1;
+      before = h2Hits;
+      const r = await send(client(), 'http://h2.example.test/refused-none');
+      assert.deepEqual(
+        [r.status, r.headers['x-flags'], r.headers['x-details'], h2Hits - before],
+        [503, 'UR', 'upstream_reset_before_response_started{remote_refused_stream_reset}', 1],
+      );
+      assert.match(r.body, /remote refused stream reset/);
+      refusalsLeft = 0;
+    });
+
+    test('backoff: the retry waits a fully jittered [0, base) after the first try; without, Envoy’s 25 ms', async () => {
+      /** The gap at the app between the failed try and the retry, for `n` requests. */
+      const gaps = async (path: string, n: number) => {
+        const out: number[] = [];
+        for (let i = 0; i < n; i++) {
+          const key = newKey(path);
+          const r = await send(client(), `http://retry:9080${path}?fail=1&failStatus=503`, {
+            headers: { 'x-test-key': key },
+          });
+          assert.equal(r.status, 200);
+          const s = await seen(key, 'echo-v1');
+          assert.equal(s.length, 2);
+          out.push((s[1]?.at ?? 0) - (s[0]?.at ?? 0));
+        }
+        return out.sort((a, b) => a - b);
+      };
+      // backoff: 500ms. Uniform over [0, 500): the mean of 10 is below 100 ms with p < 3e-4.
+      const slow = await gaps('/backoff', 10);
+      const mean = slow.reduce((a, b) => a + b, 0) / slow.length;
+      assert.ok(mean > 100, `mean gap ${mean} ms with a 500 ms base: ${slow.join(',')}`);
+      // Jittered, not a fixed delay (all ten ≥ 450 ms: p = 1e-10); and never past the first
+      // retry's ceiling, the base itself (plus the hops' time on a loaded machine).
+      assert.ok((slow[0] ?? 0) < 450, `the smallest gap ${slow[0]} ms`);
+      assert.ok((slow.at(-1) ?? 0) < 800, `the largest gap ${slow.at(-1)} ms`);
+      // No backoff: Envoy's default base of 25 ms. The median is far below the slow mean.
+      const fast = await gaps('/nobackoff', 10);
+      assert.ok((fast[5] ?? 0) < 80, `median gap ${fast[5]} ms without backoff: ${fast.join(',')}`);
+    });
+
+    test('retryRemoteLocalities: the second retry leaves the local locality; without, retries stay local', async () => {
+      const loc = instance('client-loc').outboundPort;
+      /** The versions (localities) that saw the tries of one request, in order. */
+      const path = async (p: string) => {
+        const key = newKey('loc');
+        const r = await send(loc, `http://loc:9080${p}?fail=9&failv=near`, {
+          headers: { 'x-test-key': key },
+        });
+        const s = await seen(key, 'loc-near', 'loc-far');
+        return [
+          r.status,
+          s
+            .sort((a, b) => a.at - b.at)
+            .map((x) => x.version)
+            .join(','),
+        ];
+      };
+      // Localities are priorities (outlier detection on): everything goes to the client's own
+      // zone while it is healthy. Istio's previous_priorities (update_frequency 2) changes the
+      // priority load every second attempt: the first retry stays local, the second does not.
+      for (let i = 0; i < 3; i++) {
+        assert.deepEqual(await path('/remote'), [200, 'near,near,far']);
+        assert.deepEqual(await path('/local'), [503, 'near,near,near']);
+      }
     });
 
     test('URX: retries exhausted — the last response is relayed and counted', async () => {
@@ -675,15 +803,63 @@ describe('VirtualService HTTP features through real sidecars', { timeout: 600_00
     });
   });
 
-  describe('response flags on local replies', () => {
-    test('NR, UH, UT: Envoy’s statuses and bodies', async () => {
-      assert.equal((await send(client(), 'http://redirect:9080/no-such-route')).status, 404);
-      const uh = await send(client(), 'http://nohost:9080/');
-      assert.deepEqual([uh.status, uh.body], [503, 'no healthy upstream']);
-      const ut = await send(client(), 'http://retry:9080/timeout?fail=1&how=hang', {
-        headers: { 'x-test-key': newKey('ut') },
+  describe('response flags and details per request (%RESPONSE_FLAGS%, %RESPONSE_CODE_DETAILS%)', () => {
+    /** Status, flags and details the client's sidecar put in the route's response headers. */
+    const flags = async (path: string) => {
+      const r = await send(client(), `http://flags:9080${path}`, {
+        headers: { 'x-test-key': newKey('flags') },
       });
-      assert.deepEqual([ut.status, ut.body], [504, 'upstream request timeout']);
+      return [r.status, r.headers['x-flags'], r.headers['x-details']];
+    };
+
+    test('the router’s local replies carry the route’s response headers: UH, UF, UC, UT', async () => {
+      assert.deepEqual(await flags('/uh'), [503, 'UH', 'no_healthy_upstream']);
+      assert.deepEqual(await flags('/uf'), [
+        503,
+        'UF',
+        'upstream_reset_before_response_started{connection_failure}',
+      ]);
+      assert.deepEqual(await flags('/uc'), [
+        503,
+        'UC',
+        'upstream_reset_before_response_started{connection_termination}',
+      ]);
+      assert.deepEqual(await flags('/ut?fail=1&how=hang'), [504, 'UT', 'response_timeout']);
+    });
+
+    test('UO: past the circuit breaker (http2MaxRequests 1), 503 overflow at once', async () => {
+      const first = send(client(), 'http://flags:9080/uo?hold');
+      try {
+        await eventually('the first request is held upstream', async () => held.length === 1);
+        assert.deepEqual(await flags('/uo'), [
+          503,
+          'UO',
+          'upstream_reset_before_response_started{overflow}',
+        ]);
+      } finally {
+        for (const r of held.splice(0)) r.end('released');
+      }
+      assert.deepEqual((await first).status, 200);
+    });
+
+    test('upstream responses: URX (retries exhausted), DI (delay); none on a plain success', async () => {
+      assert.deepEqual(await flags('/urx?fail=9&failStatus=503'), [503, 'URX', 'via_upstream']);
+      assert.deepEqual(await flags('/di'), [200, 'DI', 'via_upstream']);
+      const [status, , details] = await flags('/ok');
+      assert.deepEqual([status, details], [200, 'via_upstream']);
+    });
+
+    test('FI and NR: filter and no-route local replies, which route headers never reach (Envoy)', async () => {
+      // Envoy's fault filter answers before the router: the route's response headers are the
+      // router's, so an abort has none. The reply itself says FI (fault_filter_abort).
+      const fi = await send(client(), 'http://flags:9080/fi');
+      assert.deepEqual(
+        [fi.status, fi.body, fi.headers['x-flags']],
+        [503, 'fault filter abort', undefined],
+      );
+      // No route: no route's headers either; Envoy's 404 with an empty body.
+      const nr = await send(client(), 'http://redirect:9080/no-such-route');
+      assert.deepEqual([nr.status, nr.body], [404, '']);
     });
   });
 });

@@ -2,8 +2,8 @@
 // and through a CONNECT tunnel as grpc-js does with http_proxy) with metadata, trailers,
 // streaming and statuses; gRPC local replies; HTTP/2 to an HTTP/1.1 service; WebSocket through
 // both sidecars; CONNECT tunnels to TCP ports with VirtualService tcp[] weights and a server that
-// speaks first; tunnels to HTTP ports routed as HTTP; VirtualService tls[] by SNI; and the
-// gateway's TCP and TLS PASSTHROUGH servers.
+// speaks first; tunnels to HTTP ports routed as HTTP; VirtualService tls[] by SNI; the
+// gateway's TCP and TLS PASSTHROUGH servers; and tcp[]/tls[] destinationSubnets.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -17,11 +17,24 @@ import * as grpc from '@grpc/grpc-js';
 import * as loader from '@grpc/proto-loader';
 import type { Mesh } from '../src/launcher/mesh.js';
 import { startMesh } from '../src/launcher/mesh.js';
-import { ECHO_PROTO, GRPC_SERVER, TCP_ECHO, TLS_ECHO, WEB_APP } from './support/protocol-apps.js';
+import {
+  ECHO_PROTO,
+  GRPC_SERVER,
+  H2C_APP,
+  MULTI_TCP,
+  TCP_ECHO,
+  TLS_ECHO,
+  WEB_APP,
+} from './support/protocol-apps.js';
 import { IDLE_APP, SKIFF, closeAgent, eventually, tempTree, viaProxy } from './support/skiff.js';
 import { acceptKey, newKey, readFrames, textFrame } from './support/ws.js';
 
 const TCP_GATEWAY_PORT = 31400;
+const TIMEOUTS_GATEWAY_PORT = 31401;
+const DB_PORTS =
+  '{ name: mongo, containerPort: 27017 }, { name: mysql, containerPort: 3306 }, ' +
+  '{ name: redis, containerPort: 6379 }, { name: tcp-a, containerPort: 7001 }, ' +
+  '{ name: tcp-b, containerPort: 7002 }, { name: tcp-raw, containerPort: 7003 }';
 
 const workload = (name: string, labels: string, command: string, ports: string) => `
 apiVersion: skiff.dev/v1alpha1
@@ -44,6 +57,96 @@ spec:
 
 const MESH = [
   workload('client', 'app: client', 'idle.mjs', ''),
+  workload('client-special', 'app: client, role: special', 'idle.mjs', ''),
+  `
+apiVersion: skiff.dev/v1alpha1
+kind: Workload
+metadata: { name: client-other, namespace: other, labels: { app: client } }
+spec:
+  command: [node, idle.mjs]
+`,
+  // Protocol selection by port name prefix (mongo, mysql-*, redis, tcp-*) and by appProtocol,
+  // which overrides the name (http-raw is TCP); tcp[] match.port, sourceLabels, sourceNamespace.
+  workload('db-v1', 'app: db, version: v1', 'multi-tcp.mjs', DB_PORTS),
+  workload('db-v2', 'app: db, version: v2', 'multi-tcp.mjs', DB_PORTS),
+  service(
+    'db',
+    'app: db',
+    '{ name: mongo, port: 27017 }, { name: mysql-main, port: 3306 }, { name: redis, port: 6379 }, ' +
+      '{ name: tcp-a, port: 7001 }, { name: tcp-b, port: 7002 }, ' +
+      '{ name: http-raw, port: 7003, targetPort: 7003, appProtocol: tcp }',
+  ),
+  `
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: db }
+spec:
+  host: db
+  subsets:
+    - { name: v1, labels: { version: v1 } }
+    - { name: v2, labels: { version: v2 } }
+`,
+  `
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: db }
+spec:
+  hosts: [db]
+  tcp:
+    - match: [{ port: 7002 }]
+      route: [{ destination: { host: db, subset: v2 } }]
+    - match: [{ port: 7001 }]
+      route: [{ destination: { host: db, subset: v1 } }]
+    - match: [{ port: 6379, sourceLabels: { role: special } }, { port: 6379, sourceNamespace: other }]
+      route: [{ destination: { host: db, subset: v2 } }]
+    - match: [{ port: 6379 }]
+      route: [{ destination: { host: db, subset: v1 } }]
+`,
+  // http2-* and its appProtocol twin: HTTP/2 to an app that speaks nothing else.
+  workload('h2web', 'app: h2web', 'h2c.mjs', '{ name: http2, containerPort: 8090 }'),
+  service(
+    'h2web',
+    'app: h2web',
+    '{ name: http2-web, port: 8090 }, { name: tcp-h2, port: 8091, targetPort: 8090, appProtocol: http2 }',
+  ),
+  // appProtocol http on a port whose name says tcp: routed as HTTP.
+  service(
+    'web-ap',
+    'app: web',
+    '{ name: tcp-web, port: 8081, targetPort: 8080, appProtocol: http }',
+  ),
+  // DestinationRule connection settings on a TCP port (the gateway's tcp_proxy).
+  service('tcp-timeouts', 'app: tcp-echo', '{ name: tcp, port: 9000 }'),
+  `
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: tcp-timeouts }
+spec:
+  host: tcp-timeouts
+  trafficPolicy:
+    connectionPool:
+      tcp: { idleTimeout: 500ms, maxConnectionDuration: 2s, tcpKeepalive: { time: 25s } }
+`,
+  `
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: { name: timeouts-gateway }
+spec:
+  selector: { istio: ingressgateway }
+  servers:
+    - port: { number: ${TIMEOUTS_GATEWAY_PORT}, name: tcp-t, protocol: TCP }
+      hosts: ['*']
+`,
+  `
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: timeouts-gateway }
+spec:
+  hosts: ['*']
+  gateways: [timeouts-gateway]
+  tcp:
+    - route: [{ destination: { host: tcp-timeouts, port: { number: 9000 } } }]
+`,
   workload(
     'grpc-v1',
     'app: grpc-echo, version: v1',
@@ -61,7 +164,11 @@ const MESH = [
   service('web', 'app: web', '{ name: http-web, port: 8080 }'),
   workload('tls-a', 'app: tls-a', 'tls.mjs', '{ name: tls, containerPort: 8443 }'),
   workload('tls-b', 'app: tls-b', 'tls.mjs', '{ name: tls, containerPort: 8443 }'),
-  service('tls-a', 'app: tls-a', '{ name: tls, port: 8443 }'),
+  service(
+    'tls-a',
+    'app: tls-a',
+    '{ name: tls, port: 8443 }, { name: https, port: 9443, targetPort: 8443 }',
+  ),
   service('tls-b', 'app: tls-b', '{ name: tls, port: 8443 }'),
   `
 apiVersion: networking.istio.io/v1
@@ -224,6 +331,35 @@ function readUntil(socket: net.Socket, done: (text: string) => boolean): Promise
   });
 }
 
+/** Reads exactly `n` bytes (then stops listening). */
+function readBytes(socket: net.Socket, n: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    let got = Buffer.alloc(0);
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`only ${got.length} of ${n} bytes in 10 s`));
+    }, 10_000);
+    const onData = (chunk: Buffer) => {
+      got = Buffer.concat([got, chunk]);
+      if (got.length < n) return;
+      clearTimeout(timer);
+      socket.off('data', onData);
+      if (got.length > n) socket.unshift(got.subarray(n));
+      resolve(got.subarray(0, n));
+    };
+    socket.on('data', onData);
+    socket.once('error', reject);
+  });
+}
+
+/** Resolves with the milliseconds until the peer closes the socket. */
+function closedAfter(socket: net.Socket, since: number): Promise<number> {
+  return new Promise((resolve) => {
+    socket.resume();
+    socket.once('close', () => resolve(performance.now() - since));
+  });
+}
+
 function makeCertificate(dir: string): boolean {
   try {
     execFileSync(
@@ -285,6 +421,8 @@ describe('protocols through real sidecars', { timeout: 300_000 }, () => {
       'tls.mjs': TLS_ECHO,
       'web.mjs': WEB_APP,
       'idle.mjs': IDLE_APP,
+      'multi-tcp.mjs': MULTI_TCP,
+      'h2c.mjs': H2C_APP,
     });
     haveTls = makeCertificate(dir);
     if (!haveTls) writeFileSync(path.join(dir, 'tls.mjs'), TCP_ECHO);
@@ -304,6 +442,21 @@ describe('protocols through real sidecars', { timeout: 300_000 }, () => {
     assert.ok(client);
     outbound = client.outboundPort;
   });
+
+  function outboundOf(workloadName: string): number {
+    const i = mesh.record.instances.find((x) => x.workloadName === workloadName);
+    assert.ok(i, workloadName);
+    return i.outboundPort;
+  }
+
+  /** A CONNECT tunnel through `proxyPort`: the server's greeting line. */
+  async function greeting(proxyPort: number, authority: string): Promise<string> {
+    const { socket, status } = await connectTunnel(proxyPort, authority);
+    assert.equal(status, 200, `CONNECT ${authority}`);
+    const line = await readUntil(socket, (t) => t.includes('\n'));
+    socket.destroy();
+    return line;
+  }
 
   after(async () => {
     for (const c of clients) c.close();
@@ -576,12 +729,36 @@ describe('protocols through real sidecars', { timeout: 300_000 }, () => {
       const { socket } = await connectTunnel(outbound, 'a.example.com:8443');
       assert.equal(await tlsHello(socket, 'a.example.com'), 'tls-a a.example.com\n');
     }
-    const seen = new Set<string>();
-    await eventually('both destinations of the 50/50 SNI route answer', async () => {
-      const { socket } = await connectTunnel(outbound, 'b.example.com:8443');
-      seen.add((await tlsHello(socket, 'b.example.com')).split(' ')[0] ?? '');
-      return seen.has('tls-a') && seen.has('tls-b');
-    });
+    // b.example.com: a 50/50 split, measured over 160 connections (±12%).
+    const counts: Record<string, number> = {};
+    const total = 160;
+    let opened = 0;
+    const worker = async () => {
+      while (opened < total) {
+        opened++;
+        const { socket } = await connectTunnel(outbound, 'b.example.com:8443');
+        const who = (await tlsHello(socket, 'b.example.com')).split(' ')[0] ?? '';
+        counts[who] = (counts[who] ?? 0) + 1;
+      }
+    };
+    await Promise.all(Array.from({ length: 8 }, worker));
+    assert.equal((counts['tls-a'] ?? 0) + (counts['tls-b'] ?? 0), total, JSON.stringify(counts));
+    const share = (counts['tls-a'] ?? 0) / total;
+    assert.ok(Math.abs(share - 0.5) <= 0.12, `tls-a got ${share} (${JSON.stringify(counts)})`);
+  });
+
+  test('https and tls port names: TLS passthrough by SNI to the service, TLS ends at the app', async (t) => {
+    if (!haveTls) return t.skip('openssl is not available to make a certificate');
+    const https = await connectTunnel(outbound, 'tls-a:9443');
+    assert.equal(
+      await tlsHello(https.socket, 'tls-a.default.svc.cluster.local'),
+      'tls-a tls-a.default.svc.cluster.local\n',
+    );
+    const plain = await connectTunnel(outbound, 'tls-b:8443');
+    assert.equal(
+      await tlsHello(plain.socket, 'tls-b.default.svc.cluster.local'),
+      'tls-b tls-b.default.svc.cluster.local\n',
+    );
   });
 
   test('Gateway TLS PASSTHROUGH: routed by SNI, TLS ends at the app', async (t) => {
@@ -608,5 +785,235 @@ describe('protocols through real sidecars', { timeout: 300_000 }, () => {
     socket.write('over the gateway\n');
     assert.equal(await readUntil(socket, (t) => t.includes('\n')), 'tcp-v2: over the gateway\n');
     socket.destroy();
+  });
+
+  test('mongo, mysql-*, redis and appProtocol tcp (over an http-* name): TCP, server first, byte-exact', async () => {
+    const every = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+    for (const [port, name] of [
+      [27017, 'mongo'],
+      [3306, 'mysql'],
+      [6379, 'redis'],
+      [7003, 'tcp-raw'],
+    ] as const) {
+      const { socket, status } = await connectTunnel(outbound, `db:${port}`);
+      assert.equal(status, 200);
+      // Nothing sent yet: the server's greeting comes on its own (no HTTP sniffing).
+      const hello = (await readBytes(socket, `db-v1 ${name}\n`.length)).toString('latin1');
+      assert.match(hello, new RegExp(`^db-v[12] ${name}\n$`), `port ${port}`);
+      socket.write(every);
+      socket.write(every);
+      assert.deepEqual(await readBytes(socket, 512), Buffer.concat([every, every]), `port ${port}`);
+      socket.destroy();
+    }
+  });
+
+  test('tcp[] match.port: of a service’s two TCP ports, each gets only its own rule', async () => {
+    for (let i = 0; i < 8; i++) {
+      assert.equal(await greeting(outbound, 'db:7001'), 'db-v1 tcp-a\n');
+      assert.equal(await greeting(outbound, 'db:7002'), 'db-v2 tcp-b\n');
+    }
+  });
+
+  test('tcp[] match.sourceLabels and sourceNamespace: the rule applies only to those proxies', async () => {
+    const special = outboundOf('client-special');
+    const other = outboundOf('client-other');
+    for (let i = 0; i < 6; i++) {
+      assert.equal(await greeting(outbound, 'db:6379'), 'db-v1 redis\n', 'app: client');
+      assert.equal(await greeting(special, 'db:6379'), 'db-v2 redis\n', 'role: special');
+      assert.equal(await greeting(other, 'db.default:6379'), 'db-v2 redis\n', 'namespace other');
+    }
+  });
+
+  test('http2-* and appProtocol http2: HTTP/2 to the app; appProtocol http over a tcp-* name: HTTP', async () => {
+    // The app speaks only HTTP/2 (prior knowledge): an HTTP/1.1 upstream would fail.
+    assert.equal((await viaProxy(outbound, 'http://h2web:8090/a')).body, 'h2web GET /a http/2.0');
+    assert.equal((await viaProxy(outbound, 'http://h2web:8091/b')).body, 'h2web GET /b http/2.0');
+    // An HTTP request to a TCP port finds no HTTP route (404); appProtocol http makes it HTTP.
+    const r = await viaProxy(outbound, 'http://web-ap:8081/ap');
+    assert.equal(r.status, 200);
+    assert.match(r.body, /^web-v[12] GET \/ap host=web-ap:8081$/);
+  });
+
+  test('DestinationRule tcp idleTimeout, maxConnectionDuration, tcpKeepalive on a TCP port (tcp_proxy)', async () => {
+    const port = mesh.record.gateway.ports.find((p) => p.port === TIMEOUTS_GATEWAY_PORT)?.hostPort;
+    assert.ok(port, `the gateway serves ${TIMEOUTS_GATEWAY_PORT}`);
+    // The tcp_proxy Istio generates carries both timeouts.
+    const dump = await (
+      await fetch(`http://127.0.0.1:${mesh.record.gateway.adminPort}/config_dump`)
+    ).text();
+    assert.match(dump, /"idle_timeout":\s*"0\.5s"/);
+    assert.match(dump, /"max_downstream_connection_duration":\s*"2s"/);
+    assert.match(dump, /"tcp_keepalive":\s*\{\s*"keepalive_time":\s*25/);
+    // A silent connection is closed once idle for 500 ms.
+    const idle = net.connect(port, '127.0.0.1');
+    const start = performance.now();
+    assert.match(await readUntil(idle, (t) => t.includes('\n')), /^hello from tcp-v[12]\n$/);
+    // While it is open, the upstream socket has SO_KEEPALIVE with the 25 s idle time.
+    const upstreamPorts = mesh.record.instances
+      .filter((i) => i.workloadName === 'tcp-v1' || i.workloadName === 'tcp-v2')
+      .flatMap((i) => i.ports.map((p) => p.listenPort));
+    const keepalive = upstreamPorts
+      .map((p) =>
+        execFileSync('ss', ['-tnoH', 'state', 'established', `( dport = :${p} )`], {
+          encoding: 'utf8',
+        }),
+      )
+      .join('');
+    const timer = /timer:\(keepalive,(\d+)(?:\.\d+)?(sec|ms)/.exec(keepalive);
+    assert.ok(timer, `a keepalive timer on the upstream socket: ${keepalive}`);
+    const idleMs = await closedAfter(idle, start);
+    assert.ok(idleMs >= 450 && idleMs < 8000, `closed after ${idleMs} ms`);
+    // A busy connection is not idle, but is closed at 2 s all the same.
+    const busy = net.connect(port, '127.0.0.1');
+    const t0 = performance.now();
+    const ticker = setInterval(() => busy.write('tick\n'), 100);
+    const busyMs = await closedAfter(busy, t0);
+    clearInterval(ticker);
+    assert.ok(busyMs >= 1900 && busyMs < 10_000, `closed after ${busyMs} ms`);
+  });
+});
+
+// VirtualService destinationSubnets: the address a CONNECT names is the destination IP, matched
+// against the subnets (a name's is its service's VIP, or none). Address ranges of ServiceEntries
+// (IPv4 and IPv6) as in Istio's examples; the addresses need no socket: the sidecar routes them.
+const SUBNETS_MESH = [
+  workload('client', 'app: client', 'idle.mjs', ''),
+  workload('l4-v1', 'app: l4, version: v1', 'tcp.mjs', '{ name: tcp, containerPort: 9100 }'),
+  workload('l4-v2', 'app: l4, version: v2', 'tcp.mjs', '{ name: tcp, containerPort: 9100 }'),
+  workload('tls-a', 'app: tls-a', 'tls.mjs', '{ name: tls, containerPort: 9443 }'),
+  workload('tls-b', 'app: tls-b', 'tls.mjs', '{ name: tls, containerPort: 9443 }'),
+  service('l4-near', 'app: l4, version: v2', '{ name: tcp, port: 9100 }'),
+  service('tls-near', 'app: tls-b', '{ name: tls, port: 9443 }'),
+  `
+apiVersion: v1
+kind: Service
+metadata: { name: l4-vip }
+spec:
+  clusterIP: 127.77.1.9
+  selector: { app: l4, version: v1 }
+  ports: [{ name: tcp, port: 9100 }]
+`,
+  `
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: db-range }
+spec:
+  hosts: [db.range.internal]
+  addresses: [127.77.0.0/16, 'fd00:77::/40']
+  location: MESH_INTERNAL
+  resolution: STATIC
+  workloadSelector: { labels: { app: l4, version: v1 } }
+  ports: [{ number: 9100, name: tcp, protocol: TCP }]
+`,
+  `
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: db-range }
+spec:
+  hosts: [db.range.internal, l4-vip]
+  tcp:
+    - match: [{ destinationSubnets: [127.77.1.0/24, 'fd00:77:1::/48'] }]
+      route: [{ destination: { host: l4-near } }]
+`,
+  `
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: tls-range }
+spec:
+  hosts: [tls.range.internal]
+  addresses: [127.78.0.0/16]
+  location: MESH_INTERNAL
+  resolution: STATIC
+  workloadSelector: { labels: { app: tls-a } }
+  ports: [{ number: 9443, name: tls, protocol: TLS }]
+`,
+  `
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: { name: tls-range }
+spec:
+  hosts: [tls.range.internal]
+  tls:
+    - match: [{ sniHosts: [tls.range.internal], destinationSubnets: [127.78.1.0/24] }]
+      route: [{ destination: { host: tls-near } }]
+    - match: [{ sniHosts: [tls.range.internal] }]
+      route: [{ destination: { host: tls.range.internal } }]
+`,
+].join('---');
+
+describe('VirtualService destinationSubnets through CONNECT', { timeout: 180_000 }, () => {
+  let mesh: Mesh;
+  let outbound: number;
+  let haveTls: boolean;
+
+  before(async () => {
+    const dir = tempTree('skiff-subnets-', {
+      'mesh.yaml': SUBNETS_MESH,
+      'tcp.mjs': TCP_ECHO,
+      'tls.mjs': TLS_ECHO,
+      'idle.mjs': IDLE_APP,
+    });
+    haveTls = makeCertificate(dir);
+    if (!haveTls) writeFileSync(path.join(dir, 'tls.mjs'), TCP_ECHO);
+    mesh = await startMesh({
+      dir: '.',
+      cwd: dir,
+      skiffCommand: SKIFF,
+      ingressPort: 0,
+      startTimeoutMs: 120_000,
+    });
+    const client = mesh.record.instances.find((i) => i.workloadName === 'client');
+    assert.ok(client);
+    outbound = client.outboundPort;
+  });
+
+  after(async () => {
+    await mesh?.stop();
+  });
+
+  async function greeting(authority: string): Promise<string> {
+    const { socket, status } = await connectTunnel(outbound, authority);
+    assert.equal(status, 200, `CONNECT ${authority}`);
+    const line = await readUntil(socket, (t) => t.includes('\n'));
+    socket.destroy();
+    return line;
+  }
+
+  test('tcp[]: an address in the subnet → the rule, outside → the default (IPv4, IPv6, VIP)', async () => {
+    const expectations: [string, string][] = [
+      ['127.77.1.5:9100', 'l4-v2'],
+      ['[fd00:77:1::5]:9100', 'l4-v2'],
+      ['127.77.2.5:9100', 'l4-v1'],
+      ['[fd00:77:2::5]:9100', 'l4-v1'],
+      // A name without a VIP has no address: no subnet holds, the ServiceEntry's endpoints.
+      ['db.range.internal:9100', 'l4-v1'],
+      // A name with a VIP (127.77.1.9, in the subnet) is its VIP, by name or by address.
+      ['l4-vip:9100', 'l4-v2'],
+      ['127.77.1.9:9100', 'l4-v2'],
+    ];
+    for (let round = 0; round < 3; round++)
+      for (const [authority, who] of expectations)
+        assert.equal(await greeting(authority), `hello from ${who}\n`, authority);
+  });
+
+  test('tls[]: SNI and an address in the subnet → the rule, outside → the default', async (t) => {
+    if (!haveTls) return t.skip('openssl is not available to make a certificate');
+    const hello = async (authority: string) => {
+      const { socket, status } = await connectTunnel(outbound, authority);
+      assert.equal(status, 200, `CONNECT ${authority}`);
+      const s = tls.connect({
+        socket,
+        servername: 'tls.range.internal',
+        rejectUnauthorized: false,
+      });
+      const answer = await readUntil(s as unknown as net.Socket, (x) => x.includes('\n'));
+      s.destroy();
+      return answer;
+    };
+    for (let round = 0; round < 3; round++) {
+      assert.equal(await hello('127.78.1.5:9443'), 'tls-b tls.range.internal\n');
+      assert.equal(await hello('127.78.2.5:9443'), 'tls-a tls.range.internal\n');
+      assert.equal(await hello('tls.range.internal:9443'), 'tls-a tls.range.internal\n');
+    }
   });
 });

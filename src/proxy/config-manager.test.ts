@@ -188,5 +188,25 @@ test('LDS and RDS: a bad listener or route config is refused whole; ready once e
 
 test('a type the proxy does not know is refused', async () => {
   const { config } = setup();
-  assert.match(await nack(config.onResources(TypeUrl.Secret, new Map(), 's1')), /not supported/);
+  assert.match(
+    await nack(
+      config.onResources('type.googleapis.com/envoy.config.core.v3.Unknown', new Map(), 's1'),
+    ),
+    /not supported/,
+  );
+});
+
+test('an SDS secret with a bad PEM is refused, naming the secret and the field', async () => {
+  const { config } = setup();
+  const bad = {
+    name: 'kubernetes://broken',
+    tls_certificate: {
+      certificate_chain: { inline_string: 'not a certificate' },
+      private_key: { inline_string: 'not a key' },
+    },
+  };
+  assert.match(
+    await nack(config.onResources(TypeUrl.Secret, new Map([['kubernetes://broken', bad]]), 's1')),
+    /Secret kubernetes:\/\/broken\.tls_certificate\.certificate_chain: no PEM certificate found/,
+  );
 });

@@ -11,6 +11,9 @@ import type { ClusterManager } from './upstream/cluster-manager.js';
 import { compileCluster } from './upstream/cluster-config.js';
 import type { Assignment } from './upstream/assignment.js';
 import { compileAssignment } from './upstream/assignment.js';
+import { compileSecret } from './tls/secret.js';
+import type { SecretStore } from './tls/secret-store.js';
+import { proxySecrets } from './tls/secret-store.js';
 
 type Obj = Record<string, unknown>;
 
@@ -24,8 +27,10 @@ export interface ConfigManagerDeps {
   readonly clusters: ClusterManager;
   readonly listeners: ListenerManager;
   readonly routes: RouteStore;
-  /** Changes the names the xDS client asks for (EDS after CDS, RDS after LDS). */
+  /** Changes the names the xDS client asks for (EDS after CDS, RDS after LDS, SDS after both). */
   subscribe(typeUrl: string, names: readonly string[]): void;
+  /** Where SDS secrets go (the proxy's store by default). */
+  readonly secrets?: SecretStore;
 }
 
 /** Compiles every resource; collects every error so a NACK names them all. */
@@ -51,6 +56,8 @@ function compileAll<T>(
 
 export class ConfigManager {
   private readonly accepted = new Map<string, AcceptedResources>();
+  /** SDS names the clusters' UpstreamTlsContexts take. */
+  private clusterSdsNames: readonly string[] = [];
 
   constructor(private readonly deps: ConfigManagerDeps) {}
 
@@ -64,6 +71,8 @@ export class ConfigManager {
         const configs = compileAll(resources, compileCluster, 'Cluster');
         this.deps.clusters.applyClusters([...configs.values()]);
         this.deps.subscribe(TypeUrl.ClusterLoadAssignment, this.deps.clusters.edsServiceNames());
+        this.clusterSdsNames = [...configs.values()].flatMap((c) => c.tls?.common.sdsNames ?? []);
+        this.subscribeSecrets();
         break;
       }
       case TypeUrl.ClusterLoadAssignment: {
@@ -81,6 +90,7 @@ export class ConfigManager {
         const rds = this.deps.listeners.rdsNames();
         this.deps.routes.retain(new Set(rds));
         this.deps.subscribe(TypeUrl.RouteConfiguration, rds);
+        this.subscribeSecrets();
         if (bindErrors.length) {
           this.record(typeUrl, resources, version);
           throw new ConfigError('', bindErrors.join('; '));
@@ -92,17 +102,39 @@ export class ConfigManager {
         this.deps.routes.apply(tables);
         break;
       }
+      case TypeUrl.Secret: {
+        const secrets = compileAll(resources, compileSecret, 'Secret');
+        this.secrets.apply(secrets);
+        break;
+      }
       default:
         throw new ConfigError('', `resource type ${typeUrl} is not supported`);
     }
     this.record(typeUrl, resources, version);
   }
 
+  private get secrets(): SecretStore {
+    return this.deps.secrets ?? proxySecrets;
+  }
+
+  /** Secret names in use by listeners and clusters; others are dropped. */
+  private sdsNames(): string[] {
+    return [...new Set([...this.deps.listeners.sdsNames(), ...this.clusterSdsNames])].sort();
+  }
+
+  private subscribeSecrets(): void {
+    const names = this.sdsNames();
+    this.secrets.retain(new Set(names));
+    this.deps.subscribe(TypeUrl.Secret, names);
+  }
+
   private record(typeUrl: string, resources: ReadonlyMap<string, Obj>, version: string): void {
     const previous = this.accepted.get(typeUrl);
     // Named types (EDS, RDS) accumulate: an update carries only the names asked for.
     const merged =
-      typeUrl === TypeUrl.ClusterLoadAssignment || typeUrl === TypeUrl.RouteConfiguration
+      typeUrl === TypeUrl.ClusterLoadAssignment ||
+      typeUrl === TypeUrl.RouteConfiguration ||
+      typeUrl === TypeUrl.Secret
         ? new Map([...(previous?.resources ?? []), ...resources])
         : new Map(resources);
     this.accepted.set(typeUrl, {
@@ -116,6 +148,7 @@ export class ConfigManager {
   ready(): boolean {
     if (!this.accepted.has(TypeUrl.Listener) || !this.accepted.has(TypeUrl.Cluster)) return false;
     if (!this.deps.clusters.warm()) return false;
+    if (!this.deps.listeners.tlsReady()) return false;
     return this.deps.listeners.rdsNames().every((n) => this.deps.routes.has(n));
   }
 

@@ -87,7 +87,8 @@ export const upstreamTimeout = (): ProxyError =>
     'ERR_UPSTREAM_TIMEOUT',
     504,
     'UT',
-    'upstream_response_timeout',
+    // Envoy's ResponseCodeDetails::ResponseTimeout (the route's timeout).
+    'response_timeout',
     'upstream request timeout',
   );
 

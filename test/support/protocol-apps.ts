@@ -145,3 +145,37 @@ server.keepAliveTimeout = 60_000;
 server.listen(Number(process.env.PORT), '127.0.0.1');
 process.on('SIGTERM', () => process.exit(0));
 `;
+
+/**
+ * A TCP server on every `PORT_<NAME>` the launcher gives it: speaks first ("<VERSION> <name>\n",
+ * as MySQL's server greeting does), then echoes every byte back unchanged (binary protocols such
+ * as Mongo's and Redis's must cross byte-exact).
+ */
+export const MULTI_TCP = `
+import net from 'node:net';
+const version = process.env.VERSION;
+for (const [key, value] of Object.entries(process.env)) {
+  if (!key.startsWith('PORT_')) continue;
+  const name = key.slice(5).toLowerCase().replace(/_/g, '-');
+  const server = net.createServer((socket) => {
+    socket.write(version + ' ' + name + '\\n');
+    socket.on('data', (chunk) => socket.write(chunk));
+    socket.on('end', () => socket.end());
+    socket.on('error', () => {});
+  });
+  server.listen(Number(value), '127.0.0.1');
+}
+process.on('SIGTERM', () => process.exit(0));
+`;
+
+/** HTTP/2 only (h2c prior knowledge): "<VERSION> <method> <path> http/<version>". */
+export const H2C_APP = `
+import http2 from 'node:http2';
+const version = process.env.VERSION;
+const server = http2.createServer((req, res) => {
+  req.resume();
+  req.on('end', () => res.end(version + ' ' + req.method + ' ' + req.url + ' http/' + req.httpVersion));
+});
+server.listen(Number(process.env.PORT), '127.0.0.1');
+process.on('SIGTERM', () => process.exit(0));
+`;

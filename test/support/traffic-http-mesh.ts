@@ -9,12 +9,15 @@ export interface Seen {
   readonly url: string;
   readonly headers: Record<string, string | undefined>;
   readonly body: string;
+  /** When the app received it (Date.now()). */
+  readonly at: number;
 }
 
 /**
  * An app that echoes each request as JSON and keeps those with an x-test-key (GET /__seen?key=).
  * Query parameters make it misbehave: the first `fail` requests of a key answer `failStatus`
- * with `fh` headers, or `how=reset` / `how=hang`; `h=name:value` adds a response header.
+ * with `fh` headers, or `how=reset` / `how=hang` (with `failv`, only the app of that VERSION
+ * fails); `h=name:value` adds a response header.
  * With ROLE=shadow, paths containing /failing hang (a mirror that never answers).
  */
 export const ECHO_APP = `
@@ -37,12 +40,13 @@ function handle(req, res) {
       return;
     }
     const key = req.headers['x-test-key'] ?? '';
-    const record = { key, version, method: req.method, url: req.url, headers: req.headers, body: Buffer.concat(chunks).toString() };
+    const record = { key, version, method: req.method, url: req.url, headers: req.headers, body: Buffer.concat(chunks).toString(), at: Date.now() };
     if (key) { seen.push(record); if (seen.length > 20000) seen.shift(); }
     if (process.env.ROLE === 'shadow' && u.pathname.includes('/failing')) return;
     const n = (counts.get(key) ?? 0) + 1;
     counts.set(key, n);
-    if (key && n <= Number(u.searchParams.get('fail') ?? 0)) {
+    const failv = u.searchParams.get('failv');
+    if (key && n <= Number(u.searchParams.get('fail') ?? 0) && (!failv || failv === version)) {
       const how = u.searchParams.get('how');
       if (how === 'reset') return req.socket.destroy();
       if (how === 'hang') return;
@@ -123,6 +127,8 @@ const MATCHY = vs(
       ${routeTo('icase')}
     - match: [{ uri: { prefix: /m }, method: { exact: POST } }]
       ${routeTo('method')}
+    - match: [{ uri: { prefix: /scheme-https }, scheme: { exact: https } }]
+      ${routeTo('scheme-https')}
     - match: [{ uri: { prefix: /scheme }, scheme: { exact: http } }]
       ${routeTo('scheme')}
     - match: [{ uri: { prefix: /auth }, authority: { prefix: "matchy.default" } }]
@@ -139,6 +145,10 @@ const MATCHY = vs(
       ${routeTo('both')}
     - match: [{ uri: { prefix: /either-one } }, { uri: { prefix: /either-two } }]
       ${routeTo('either')}
+    - match:
+        - { uri: { prefix: /mixed }, method: { exact: PUT }, headers: { x-m: { exact: "1" } } }
+        - { uri: { prefix: /mixed }, queryParams: { m: { exact: "2" } } }
+      ${routeTo('mixed')}
     - match: [{ uri: { prefix: /q }, queryParams: { q: { exact: a } } }]
       ${routeTo('qp-exact')}
     - match: [{ uri: { prefix: /q }, queryParams: { q: { prefix: pre } } }]
@@ -213,31 +223,41 @@ const HEADERS = vs(
   `  hosts: [headers]
   http:
     - match: [{ uri: { prefix: /weighted } }]
+      headers: { request: { set: { x-order: route } }, response: { set: { x-order: route } } }
       route:
         - destination: { host: echo, subset: v1 }
           weight: 50
           headers:
-            request: { set: { x-dest: v1 } }
+            request: { set: { x-dest: v1, x-order: dest } }
             response: { add: { x-dest-resp: v1 } }
         - destination: { host: echo, subset: v2 }
           weight: 50
           headers:
-            request: { set: { x-dest: v2 } }
-            response: { add: { x-dest-resp: v2 } }
+            request: { set: { x-dest: v2, x-order: dest } }
+            response: { add: { x-dest-resp: v2 }, set: { x-order: dest } }
     - headers:
         request:
-          set: { x-set: set-by-mesh, x-client-ip: "%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%" }
+          set:
+            x-set: set-by-mesh
+            x-client-ip: "%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%"
+            x-both: route
           add: { x-add: added }
           remove: [x-remove]
         response:
-          set: { x-resp-set: "yes" }
+          set: { x-resp-set: "yes", x-resp-both: route }
           add: { x-resp-add: more }
           remove: [x-resp-remove]
       route:
         - destination: { host: echo, subset: v1 }
           headers:
-            request: { set: { x-single-dest: "1" } }
-            response: { remove: [x-resp-dest-remove] }`,
+            request:
+              set: { x-single-dest: "1", x-both: dest }
+              add: { x-dest-add: dest-added }
+              remove: [x-dest-remove]
+            response:
+              set: { x-resp-dest-set: dest, x-resp-both: dest }
+              add: { x-resp-dest-add: dest-more }
+              remove: [x-resp-dest-remove]`,
 );
 
 const MIRROR = vs(
@@ -353,6 +373,8 @@ const RETRY = vs(
       '{ attempts: 2, retryOn: 5xx, retryRemoteLocalities: true, backoff: 5ms }',
     ),
     retryRoute('/timeout', '{ attempts: 0 }', 'timeout: 300ms\n      '),
+    retryRoute('/backoff', '{ attempts: 1, retryOn: 5xx, backoff: 500ms }'),
+    retryRoute('/nobackoff', '{ attempts: 1, retryOn: 5xx }'),
   ].join('')}`,
 );
 
@@ -402,6 +424,159 @@ spec:
       route: [{ destination: { host: live.example.test } }]`,
 )}`;
 
+/** Response headers that show what the client's sidecar recorded for the request. */
+const FLAG_HEADERS = `headers:
+        response:
+          set: { x-flags: "%RESPONSE_FLAGS%", x-details: "%RESPONSE_CODE_DETAILS%" }`;
+
+const flagRoute = (path: string, host: string, extra = '') => `
+    - match: [{ uri: { prefix: ${path} } }]
+      ${FLAG_HEADERS}
+      ${extra}route: [{ destination: { host: ${host} } }]`;
+
+const serviceEntry = (name: string, host: string, ports: number[], protocol = 'HTTP') => `
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: { name: ${name} }
+spec:
+  hosts: [${host}]
+  location: MESH_EXTERNAL
+  resolution: STATIC
+  ports: [{ number: 80, name: ${protocol.toLowerCase()}, protocol: ${protocol} }]
+  endpoints:
+${ports.map((p) => `    - { address: 127.0.0.1, ports: { ${protocol.toLowerCase()}: ${p} } }`).join('\n')}`;
+
+/**
+ * Response flags and details through %RESPONSE_FLAGS% / %RESPONSE_CODE_DETAILS% in route
+ * response headers; an HTTP/2 upstream that refuses streams; a circuit breaker of one request.
+ */
+const FLAGS = (o: { livePort: number; closedPort: number; h2Port: number }) =>
+  [
+    serviceEntry('closed', 'closed.example.test', [o.closedPort]),
+    serviceEntry('held', 'held.example.test', [o.livePort]),
+    serviceEntry('h2', 'h2.example.test', [o.h2Port], 'HTTP2'),
+    `
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: held }
+spec:
+  host: held.example.test
+  trafficPolicy: { connectionPool: { http: { http2MaxRequests: 1 } } }`,
+    vs(
+      'flags',
+      `  hosts: [flags]
+  http:${[
+    flagRoute('/uh', 'nohost'),
+    flagRoute('/ut', 'echo', 'timeout: 300ms\n      retries: { attempts: 0 }\n      '),
+    flagRoute('/urx', 'echo', 'retries: { attempts: 1, retryOn: 5xx }\n      '),
+    flagRoute(
+      '/di',
+      'echo',
+      'fault: { delay: { fixedDelay: 1ms, percentage: { value: 100 } } }\n      ',
+    ),
+    flagRoute(
+      '/fi',
+      'echo',
+      'fault: { abort: { httpStatus: 503, percentage: { value: 100 } } }\n      ',
+    ),
+    flagRoute('/uf', 'closed.example.test', 'retries: { attempts: 0 }\n      '),
+    flagRoute('/uc', 'live.example.test', 'retries: { attempts: 0 }\n      '),
+    flagRoute('/uo', 'held.example.test', 'retries: { attempts: 0 }\n      '),
+    flagRoute('/', 'echo'),
+  ].join('')}`,
+    ),
+    vs(
+      'h2',
+      `  hosts: [h2.example.test]
+  http:${[
+    flagRoute(
+      '/refused-none',
+      'h2.example.test',
+      'retries: { attempts: 2, retryOn: connect-failure }\n      ',
+    ),
+    flagRoute(
+      '/refused',
+      'h2.example.test',
+      'retries: { attempts: 2, retryOn: refused-stream }\n      ',
+    ),
+  ].join('')}`,
+    ),
+  ].join('\n---');
+
+/** Two localities of one service, and a client in the first (retryRemoteLocalities). */
+const LOCALITY = [
+  workload(
+    'loc-near',
+    'default',
+    'app: loc, version: near, topology.kubernetes.io/region: r1, topology.kubernetes.io/zone: z1',
+    'echo.mjs',
+    'VERSION: near',
+    SHADOW_PORTS,
+  ),
+  workload(
+    'loc-far',
+    'default',
+    'app: loc, version: far, topology.kubernetes.io/region: r2, topology.kubernetes.io/zone: z2',
+    'echo.mjs',
+    'VERSION: far',
+    SHADOW_PORTS,
+  ),
+  workload(
+    'client-loc',
+    'default',
+    'app: client-loc, topology.kubernetes.io/region: r1, topology.kubernetes.io/zone: z1',
+    'idle.mjs',
+    '',
+    '',
+  ),
+  service('loc', 'loc'),
+  // Istio's locality failover (localities as priorities) needs outlier detection; this one
+  // never ejects within the test.
+  `
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: { name: loc }
+spec:
+  host: loc
+  trafficPolicy:
+    outlierDetection: { consecutive5xxErrors: 100000, interval: 1h, baseEjectionTime: 1s }`,
+  vs(
+    'loc',
+    `  hosts: [loc]
+  http:
+    - match: [{ uri: { prefix: /remote } }]
+      retries: { attempts: 2, retryOn: 5xx, retryRemoteLocalities: true }
+      route: [{ destination: { host: loc } }]
+    - retries: { attempts: 2, retryOn: 5xx }
+      route: [{ destination: { host: loc } }]`,
+  ),
+];
+
+/** Two VirtualServices for one gateway host: Istio merges them, the first one's routes first. */
+const MERGED = [
+  vs(
+    'merge-a',
+    `  hosts: [merge.example.com]
+  gateways: [ingress]
+  http:
+    - match: [{ uri: { prefix: /a } }]
+      ${routeTo('merge-a').replace('subset: v1 }', 'subset: v1, port: { number: 9080 } }')}
+    - match: [{ uri: { prefix: /both } }]
+      ${routeTo('merge-a-both').replace('subset: v1 }', 'subset: v1, port: { number: 9080 } }')}`,
+  ),
+  vs(
+    'merge-b',
+    `  hosts: [merge.example.com]
+  gateways: [ingress]
+  http:
+    - match: [{ uri: { prefix: /b } }]
+      ${routeTo('merge-b').replace('subset: v1 }', 'subset: v1, port: { number: 9080 } }')}
+    - match: [{ uri: { prefix: /both } }]
+      ${routeTo('merge-b-both').replace('subset: v1 }', 'subset: v1, port: { number: 9080 } }')}
+    - ${routeTo('merge-b-default').replace('subset: v1 }', 'subset: v1, port: { number: 9080 } }')}`,
+  ),
+];
+
 const subsets = (host: string, names: [string, string][]) => `
 apiVersion: networking.istio.io/v1
 kind: DestinationRule
@@ -417,9 +592,9 @@ kind: Gateway
 metadata: { name: ingress }
 spec:
   selector: { istio: ingressgateway }
-  servers: [{ port: { number: 80, name: http, protocol: HTTP }, hosts: [matchy.example.com] }]`;
+  servers: [{ port: { number: 80, name: http, protocol: HTTP }, hosts: [matchy.example.com, merge.example.com] }]`;
 
-export function MESH(o: { livePort: number; closedPort: number }): string {
+export function MESH(o: { livePort: number; closedPort: number; h2Port: number }): string {
   return [
     workload('echo-v1', 'default', 'app: echo, version: v1', 'echo.mjs', 'VERSION: v1', ECHO_PORTS),
     workload('echo-v2', 'default', 'app: echo, version: v2', 'echo.mjs', 'VERSION: v2', ECHO_PORTS),
@@ -444,9 +619,17 @@ export function MESH(o: { livePort: number; closedPort: number }): string {
     workload('client-other', 'other', 'app: client', 'idle.mjs', '', ''),
     service('echo', 'echo', ', { name: http-alt, port: 9081, targetPort: alt }'),
     service('matchy', 'echo', ', { name: http-alt, port: 9081, targetPort: alt }'),
-    ...['faults', 'cors', 'headers', 'mirror', 'redirect', 'rewrite', 'delegated', 'retry'].map(
-      (n) => service(n, 'echo'),
-    ),
+    ...[
+      'faults',
+      'cors',
+      'headers',
+      'mirror',
+      'redirect',
+      'rewrite',
+      'delegated',
+      'retry',
+      'flags',
+    ].map((n) => service(n, 'echo')),
     service('shadow', 'shadow'),
     service('nohost', 'nobody'),
     subsets('echo', [
@@ -468,5 +651,8 @@ export function MESH(o: { livePort: number; closedPort: number }): string {
     ...DELEGATE,
     RETRY,
     EXT(o.livePort, o.closedPort),
+    FLAGS(o),
+    ...LOCALITY,
+    ...MERGED,
   ].join('\n---');
 }

@@ -66,12 +66,14 @@ describe('not applied yet', () => {
         tcp:
           - match: [{ port: 5432, sourceLabels: { app: api }, destinationSubnets: [10.0.0.0/8] }]
             route: [{ destination: { host: db.example.com }, weight: 100 }]
+          - match: [{ port: 5433, sourceSubnet: 10.1.0.0/16 }]
+            route: [{ destination: { host: db.example.com }, weight: 100 }]
         tls:
-          - match: [{ port: 443, sniHosts: [db.example.com] }]
+          - match: [{ port: 443, sniHosts: [db.example.com], destinationSubnets: [10.0.0.0/8] }]
             route: [{ destination: { host: db.example.com } }]
     `;
     assert.deepEqual(lines(vs), [
-      'test.yaml:7: VirtualService default/db: spec.tcp[0].match[0].destinationSubnets: warning: not applied by skiff yet',
+      'test.yaml:9: VirtualService default/db: spec.tcp[1].match[0].sourceSubnet: warning: not applied by skiff yet',
     ]);
     const gw = yaml`
       apiVersion: networking.istio.io/v1
@@ -86,9 +88,13 @@ describe('not applied yet', () => {
           - port: { number: 8443, name: https, protocol: HTTPS }
             tls: { mode: SIMPLE, credentialName: cert }
             hosts: [b.example.com]
+          - port: { number: 9443, name: https-mesh, protocol: HTTPS }
+            tls: { mode: ISTIO_MUTUAL }
+            hosts: [c.example.com]
     `;
+    // SIMPLE (and MUTUAL) with a credentialName are applied; ISTIO_MUTUAL is not yet.
     assert.deepEqual(lines(gw), [
-      'test.yaml:11: Gateway default/gw: spec.servers[1].tls.mode: warning: not applied by skiff yet',
+      'test.yaml:14: Gateway default/gw: spec.servers[2].tls.mode: warning: not applied by skiff yet',
     ]);
   });
 });

@@ -8,17 +8,19 @@ import { isObject } from './common.js';
 /** Field paths under `spec` (`*` = every list item or map entry) that have no effect yet. */
 const NOT_APPLIED: Partial<Record<KindName, readonly string[]>> = {
   VirtualService: [
-    // A local mode tunnel names its destination by host: destination subnets have no address to
-    // match, source subnets none to come from (tcp[] and tls[] routes are applied otherwise).
-    'tcp.*.match.*.destinationSubnets',
+    // Local mode's client connections all come from loopback: source subnets have no address
+    // to tell them apart by (tcp[] and tls[] routes, destinationSubnets too, are applied).
     'tcp.*.match.*.sourceSubnet',
-    'tls.*.match.*.destinationSubnets',
   ],
   DestinationRule: [
-    'trafficPolicy.tls',
+    // TLS origination (SIMPLE, MUTUAL) is applied; mesh mTLS and Secrets for clusters are not yet.
+    'trafficPolicy.tls.mode=ISTIO_MUTUAL',
+    'trafficPolicy.tls.credentialName',
+    'subsets.*.trafficPolicy.tls.mode=ISTIO_MUTUAL',
+    'subsets.*.trafficPolicy.tls.credentialName',
+    'trafficPolicy.portLevelSettings.*.tls.mode=ISTIO_MUTUAL',
     'trafficPolicy.tunnel',
     'trafficPolicy.proxyProtocol',
-    'subsets.*.trafficPolicy.tls',
     // Node sets only the keepalive idle time; libuv fixes the probe interval (1 s) and count (10).
     'trafficPolicy.connectionPool.tcp.tcpKeepalive.probes',
     'trafficPolicy.connectionPool.tcp.tcpKeepalive.interval',
@@ -27,8 +29,17 @@ const NOT_APPLIED: Partial<Record<KindName, readonly string[]>> = {
     'subsets.*.trafficPolicy.connectionPool.tcp.tcpKeepalive.probes',
     'subsets.*.trafficPolicy.connectionPool.tcp.tcpKeepalive.interval',
   ],
-  // TLS PASSTHROUGH servers route by SNI; terminating TLS comes with the security work.
-  Gateway: ['servers.*.tls.mode!=PASSTHROUGH', 'servers.*.tls.httpsRedirect'],
+  // PASSTHROUGH, SIMPLE and MUTUAL with a credentialName are applied (HTTPS servers); mesh
+  // mTLS modes, certificates from files and certificate pinning are not yet.
+  Gateway: [
+    'servers.*.tls.mode=ISTIO_MUTUAL',
+    'servers.*.tls.mode=OPTIONAL_MUTUAL',
+    'servers.*.tls.serverCertificate',
+    'servers.*.tls.privateKey',
+    'servers.*.tls.caCertificates',
+    'servers.*.tls.verifyCertificateSpki',
+    'servers.*.tls.verifyCertificateHash',
+  ],
   ServiceEntry: ['subjectAltNames'],
   // Local mode has one HTTP proxy listener and loopback listeners: no bind addresses, no capture.
   Sidecar: [
@@ -72,6 +83,13 @@ function visit(
   if (head !== undefined && ne > 0) {
     const key = head.slice(0, ne);
     if (isObject(value) && key in value && value[key] !== head.slice(ne + 2)) found([...at, key]);
+    return;
+  }
+  // `key=VALUE` (last part): only that value is not applied.
+  const eq = head?.indexOf('=') ?? -1;
+  if (head !== undefined && eq > 0) {
+    const key = head.slice(0, eq);
+    if (isObject(value) && key in value && value[key] === head.slice(eq + 1)) found([...at, key]);
     return;
   }
   if (isObject(value) && head !== undefined && head in value)

@@ -17,6 +17,7 @@ import {
   mergeHttpProtocolOptions,
 } from './cluster-traffic-policy.js';
 import { toProtoDuration } from './durations.js';
+import { applyUpstreamTls } from './cluster-tls.js';
 import { endpointsFor, localityInput } from './endpoints.js';
 import { inboundProtocol } from './inbound-protocol.js';
 import { HTTP_PROTOCOL_OPTIONS, upstreamProtocolFields } from './upstream-protocol.js';
@@ -95,6 +96,7 @@ function outboundCluster(
   applyConnectionPool(cluster, policy, model.meshConfig.connectTimeout);
   applyOutlierDetection(cluster, policy);
   applyLoadBalancer(cluster, policy);
+  applyUpstreamTls(cluster, policy);
   const locality = (policy?.loadBalancer as { localityLbSetting?: LocalityLbSetting } | undefined)
     ?.localityLbSetting;
   if (localityWeighted(locality, policy?.outlierDetection !== undefined))

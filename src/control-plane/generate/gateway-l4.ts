@@ -1,7 +1,8 @@
 // A router's TCP and TLS passthrough listeners (Istio's gateway.go createGatewayTCPFilterChainOpts):
 // a TCP server forwards to the first tcp route of a VirtualService bound to its Gateway; a TLS
 // server in PASSTHROUGH mode routes by SNI (tls_inspector, one filter chain per tls match's
-// sniHosts) without terminating TLS. TLS termination (SIMPLE, MUTUAL) is the security work's.
+// sniHosts) without terminating TLS; destinationSubnets are ignored, as Istio's gateways do. TLS
+// termination (SIMPLE, MUTUAL) is the security work's.
 import type { ProxyNode } from '../../xds/node.js';
 import { typed } from '../../xds/any.js';
 import type { NamedResource } from '../server/snapshot.js';
@@ -10,7 +11,7 @@ import { hostsIntersect } from '../model/hosts.js';
 import type { GatewayServerPort } from './gateway-servers.js';
 import { listenerName } from './names.js';
 import type { L4Context } from './tcp-routes.js';
-import { tcpRouteFilter, tlsRouteChains } from './tcp-routes.js';
+import { tcpRouteChains, tlsRouteChains } from './tcp-routes.js';
 
 type EnvoyObject = Record<string, unknown>;
 
@@ -62,7 +63,8 @@ export function gatewayL4Listener(
     if (server.tlsMode === undefined) {
       // Opaque TCP: one chain, the first matching tcp route (only one server per port can win).
       if (chains.length) continue;
-      const filter = tcpRouteFilter(vses, ctx);
+      // Istio's gateways do not match destinationSubnets: a subnet match holds on the rest.
+      const filter = tcpRouteChains(vses, ctx, true).terminal;
       if (filter) chains.push({ filters: [filter] });
     } else if (server.tlsMode === 'PASSTHROUGH') {
       for (const c of tlsRouteChains(vses, ctx, seenSni)) {

@@ -76,8 +76,15 @@ test('servers of every Gateway selecting the router, grouped and sorted by port'
         { namespace: '*', host: 'api.example.com' },
         { namespace: '*', host: '*' },
       ],
+      portName: 'http',
+      index: 1,
     },
-    { gateway: 'istio-system/more', hosts: [{ namespace: 'team', host: '*.internal' }] },
+    {
+      gateway: 'istio-system/more',
+      hosts: [{ namespace: 'team', host: '*.internal' }],
+      portName: 'http2',
+      index: 0,
+    },
   ]);
   assert.deepEqual(
     gatewayServerPorts(router({ istio: 'egressgateway' }), m, {}).map((p) => p.port),

@@ -7,7 +7,8 @@ import type { NamedResource } from '../server/snapshot.js';
 import type { MeshModel } from '../model/mesh-model.js';
 import { buildClusters } from './clusters.js';
 import { buildEndpoints } from './endpoints.js';
-import { gatewayServerPorts, isHttpServer } from './gateway-servers.js';
+import { gatewayServerPorts, isHttpServer, isHttpsServer } from './gateway-servers.js';
+import { gatewayHttpsRoutes, gatewaySecrets, withHttpsRedirect } from './gateway-tls.js';
 import { buildGatewayListeners, buildSidecarListeners } from './listeners.js';
 import { gatewayRoute, sidecarHttpProxyRoute } from './routes.js';
 import { routerPortMap, withSidecarIngress } from './proxy-ports.js';
@@ -36,10 +37,18 @@ export function generateResources(
   const endpoints = buildEndpoints(node, view);
   let listeners: NamedResource[];
   let routes: NamedResource[];
+  let secrets: NamedResource[] = [];
   if (node.type === 'router') {
     const servers = gatewayServerPorts(node, view, routerPortMap(proxy, opts.gatewayPorts));
     listeners = buildGatewayListeners(node, servers, view);
-    routes = servers.filter(isHttpServer).map((s) => gatewayRoute(s, view, node.namespace));
+    routes = servers
+      .filter(isHttpServer)
+      .map((s) =>
+        withHttpsRedirect(gatewayRoute(s, view, node.namespace), s, view, node.namespace),
+      );
+    for (const s of servers.filter(isHttpsServer))
+      routes.push(...gatewayHttpsRoutes(node, s, view));
+    secrets = gatewaySecrets(node, servers, view);
   } else {
     listeners = buildSidecarListeners(node, view);
     routes = node.outboundPort !== undefined ? [sidecarHttpProxyRoute(node, view)] : [];
@@ -54,6 +63,6 @@ export function generateResources(
     [TypeUrl.ClusterLoadAssignment]: endpoints,
     [TypeUrl.Listener]: listeners,
     [TypeUrl.RouteConfiguration]: routes,
-    [TypeUrl.Secret]: [],
+    [TypeUrl.Secret]: secrets,
   };
 }

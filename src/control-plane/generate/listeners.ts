@@ -1,15 +1,17 @@
 // LDS: a sidecar's HTTP proxy listener (local mode's outbound: HTTP, and CONNECT tunnels), the
 // internal listener tunnels to HTTP and TLS ports run through, and one inbound listener per
 // workload port (HTTP connection manager or tcp_proxy by the port's protocol); a router's
-// listeners, one per Gateway server port (HTTP, TCP, TLS passthrough).
+// listeners, one per Gateway server port (HTTP, HTTPS, TCP, TLS passthrough).
 import type { ProxyNode } from '../../xds/node.js';
 import { typed } from '../../xds/any.js';
 import type { NamedResource } from '../server/snapshot.js';
 import type { MeshModel } from '../model/mesh-model.js';
 import { isHttpProtocol } from '../model/protocol.js';
 import type { GatewayServerPort } from './gateway-servers.js';
-import { isHttpServer } from './gateway-servers.js';
+import { isHttpServer, isHttpsServer } from './gateway-servers.js';
 import { gatewayL4Listener } from './gateway-l4.js';
+import { grpcWebHttpFilter } from './grpc-web.js';
+import { gatewayHttpsListener } from './gateway-tls.js';
 import { inboundProtocol } from './inbound-protocol.js';
 import {
   HTTP_PROXY_ROUTE,
@@ -39,6 +41,12 @@ interface HcmOptions {
    * outbound listener terminates CONNECT too (the routes say where each tunnel goes).
    */
   readonly upgrades: readonly ('websocket' | 'CONNECT')[];
+  /**
+   * gRPC-Web ports (Istio adds envoy.filters.http.grpc_web where the listener's protocol is
+   * GRPCWeb): `on`, or `per-route` for local mode's outbound listener, which serves every port:
+   * disabled there, and enabled by the virtual hosts of gRPC-Web ports.
+   */
+  readonly grpcWeb?: 'on' | 'per-route';
 }
 
 export function httpConnectionManager(o: HcmOptions): EnvoyObject {
@@ -46,8 +54,9 @@ export function httpConnectionManager(o: HcmOptions): EnvoyObject {
     stat_prefix: o.statPrefix,
     codec_type: 'AUTO',
     http_filters: [
-      // Istio's order: the filters VirtualService routes configure (typed_per_filter_config),
-      // fault then cors, before the router.
+      // Istio's order: grpc_web (gRPC-Web ports), then the filters VirtualService routes
+      // configure (typed_per_filter_config), fault then cors, before the router.
+      ...(o.grpcWeb ? [grpcWebHttpFilter(o.grpcWeb === 'per-route')] : []),
       {
         name: 'envoy.filters.http.fault',
         typed_config: typed('envoy.extensions.filters.http.fault.v3.HTTPFault', {}),
@@ -98,9 +107,19 @@ function inboundTcpProxy(cluster: string): EnvoyObject {
   };
 }
 
+/** Whether a sidecar routes to any gRPC-Web port (its outbound listener then has grpc_web). */
+function seesGrpcWeb(node: ProxyNode, model: MeshModel | undefined): boolean {
+  return (
+    model
+      ?.servicesVisibleTo(node.namespace)
+      .some((svc) => svc.ports.some((p) => p.protocol === 'GRPC-Web')) ?? false
+  );
+}
+
 export function buildSidecarListeners(node: ProxyNode, model?: MeshModel): NamedResource[] {
   const out: NamedResource[] = [];
   if (node.outboundPort !== undefined) {
+    const grpcWeb = seesGrpcWeb(node, model) ? ({ grpcWeb: 'per-route' } as const) : {};
     out.push({
       name: VIRTUAL_OUTBOUND,
       resource: {
@@ -117,6 +136,7 @@ export function buildSidecarListeners(node: ProxyNode, model?: MeshModel): Named
                 useRemoteAddress: false,
                 forwardProxy: true,
                 upgrades: ['websocket', 'CONNECT'],
+                ...grpcWeb,
               }),
             ],
           },
@@ -131,6 +151,7 @@ export function buildSidecarListeners(node: ProxyNode, model?: MeshModel): Named
         useRemoteAddress: false,
         forwardProxy: true,
         upgrades: ['websocket'],
+        ...grpcWeb,
       });
       out.push(outboundTunnelListener(node, model, inner));
     }
@@ -138,7 +159,8 @@ export function buildSidecarListeners(node: ProxyNode, model?: MeshModel): Named
   for (const p of node.inbound) {
     const name = listenerName(node.ip, p.listenPort);
     const cluster = clusterName('inbound', p.containerPort, '', '');
-    const http = !model || isHttpProtocol(inboundProtocol(node, p, model));
+    const protocol = model ? inboundProtocol(node, p, model) : undefined;
+    const http = !protocol || isHttpProtocol(protocol);
     out.push({
       name,
       resource: {
@@ -156,6 +178,7 @@ export function buildSidecarListeners(node: ProxyNode, model?: MeshModel): Named
                     useRemoteAddress: false,
                     forwardProxy: false,
                     upgrades: ['websocket'],
+                    ...(protocol === 'GRPC-Web' ? { grpcWeb: 'on' } : {}),
                   })
                 : inboundTcpProxy(cluster),
             ],
@@ -184,6 +207,8 @@ function gatewayHttpListener(node: ProxyNode, s: GatewayServerPort): NamedResour
               useRemoteAddress: true,
               forwardProxy: false,
               upgrades: ['websocket'],
+              // Istio's gateways: by the server's protocol.
+              ...(s.protocol === 'GRPC-WEB' ? { grpcWeb: 'on' } : {}),
             }),
           ],
         },
@@ -200,7 +225,18 @@ export function buildGatewayListeners(
   const out: NamedResource[] = [];
   for (const s of servers) {
     if (isHttpServer(s)) out.push(gatewayHttpListener(node, s));
-    else if (model) {
+    else if (model && isHttpsServer(s)) {
+      const l = gatewayHttpsListener(node, s, model, (statPrefix, routeName) =>
+        httpConnectionManager({
+          statPrefix,
+          routes: { rds: routeName },
+          useRemoteAddress: true,
+          forwardProxy: false,
+          upgrades: ['websocket'],
+        }),
+      );
+      if (l) out.push(l);
+    } else if (model) {
       const l = gatewayL4Listener(node, s, model);
       if (l) out.push(l);
     }

@@ -26,6 +26,7 @@ import {
 import type { RouteContext } from './http-routes.js';
 import { defaultRoute, translateHttpRoutes } from './http-routes.js';
 import type { GatewayServerPort } from './gateway-servers.js';
+import { grpcWebEnabled } from './grpc-web.js';
 
 type EnvoyObject = Record<string, unknown>;
 
@@ -147,7 +148,14 @@ export function sidecarHttpProxyRoute(node: ProxyNode, model: MeshModel): NamedR
       const domains = serviceDomains(svc, port.port, node.namespace).filter((d) => !seen.has(d));
       domains.forEach((d) => seen.add(d));
       if (domains.length === 0) continue;
-      virtualHosts.push({ name: virtualHostName(svc.hostname, port.port), domains, routes });
+      virtualHosts.push({
+        name: virtualHostName(svc.hostname, port.port),
+        domains,
+        routes,
+        // Istio's outbound listener of a gRPC-Web port has grpc_web; local mode's one listener
+        // has it disabled, enabled here.
+        ...(port.protocol === 'GRPC-Web' ? { typed_per_filter_config: grpcWebEnabled() } : {}),
+      });
     }
   }
   virtualHosts.push(catchAllVirtualHost(model));

@@ -2,6 +2,11 @@
 // translation (pilot/pkg/networking/core/tls.go, networkfilter.go): the first tcp route whose
 // match holds for the proxy (port, sourceLabels, sourceNamespace, gateways, evaluated when the
 // config is generated) wins; tls routes become one filter chain per match, keyed by sniHosts.
+// destinationSubnets is a runtime predicate (the address the client dialled), as in Istio's
+// buildSidecarOutboundTCPFilterChainOpts: a sidecar's subnet matches become filter chains with
+// prefix_ranges (the most specific prefix wins, as Envoy picks), or are evaluated here against a
+// service's VIP when the destination is known to be that VIP; gateways ignore them, as Istio's.
+import { BlockList, isIP } from 'node:net';
 import type { VirtualServiceSpec } from '../../config/kinds.js';
 import { typed } from '../../xds/any.js';
 import type { BoundVirtualService, MeshModel } from '../model/mesh-model.js';
@@ -97,14 +102,12 @@ function gatewayOf(name: string, vsNamespace: string): string {
 
 /**
  * Istio's matchTCP / matchTLS: the match's static predicates (port, sourceLabels,
- * sourceNamespace, gateways). destinationSubnets needs the destination address, which a local
- * mode tunnel names by host: such a match does not apply there.
+ * sourceNamespace, gateways). destinationSubnets is a runtime predicate: see the callers.
  */
 export function l4MatchApplies(
   m: L4Match | undefined,
   vsNamespace: string,
   ctx: L4Context,
-  opts: { readonly subnets: boolean } = { subnets: false },
 ): boolean {
   if (!m) return true;
   if (m.port !== undefined && m.port !== 0 && m.port !== ctx.port) return false;
@@ -112,40 +115,125 @@ export function l4MatchApplies(
   if (m.sourceNamespace && m.sourceNamespace !== ctx.namespace) return false;
   if (m.gateways?.length && !m.gateways.some((g) => gatewayOf(g, vsNamespace) === ctx.gateway))
     return false;
-  if (!opts.subnets && m.destinationSubnets?.length) return false;
   return true;
 }
 
-/** The first tcp route of the VirtualServices (in order) that matches: its tcp_proxy. */
-export function tcpRouteFilter(
-  vses: readonly BoundVirtualService[],
-  ctx: L4Context,
-): EnvoyObject | undefined {
-  for (const vs of vses) {
-    for (const route of (vs.spec.tcp ?? []) as TcpRoute[]) {
-      if (!route.route?.length) continue;
-      const matches = route.match?.length ? route.match : [undefined];
-      if (!matches.some((m) => l4MatchApplies(m, vs.namespace, ctx))) continue;
-      const filter = routeTcpProxy(route.route, vs, ctx);
-      if (filter) return filter;
-    }
-  }
-  return undefined;
+/** A destinationSubnets entry (an IP or a CIDR block) as an Envoy CidrRange. */
+export function cidrRange(subnet: string): { address_prefix: string; prefix_len: number } {
+  const [address = '', len] = subnet.split('/');
+  const max = isIP(address) === 6 ? 128 : 32;
+  return { address_prefix: address, prefix_len: len === undefined ? max : Number(len) };
 }
 
-export interface SniChain {
-  readonly sniHosts: readonly string[];
+/**
+ * The prefix length of the most specific of `subnets` holding `ip` (IPv4 or IPv6, as Envoy's
+ * CidrRange matching); -1 when none does or `ip` is not an address.
+ */
+export function longestPrefixMatch(subnets: readonly string[], ip: string | undefined): number {
+  const family = ip ? isIP(ip) : 0;
+  if (!ip || family === 0) return -1;
+  const type = family === 6 ? 'ipv6' : 'ipv4';
+  let best = -1;
+  for (const s of subnets) {
+    const { address_prefix: address, prefix_len: len } = cidrRange(s);
+    if (isIP(address) !== family || !(len >= 0) || len <= best) continue;
+    const list = new BlockList();
+    try {
+      list.addSubnet(address, len, type);
+    } catch {
+      continue; // validation reports malformed subnets
+    }
+    if (list.check(ip, type)) best = len;
+  }
+  return best;
+}
+
+/** A service's VIP: its one address that is an IP (not a CIDR block); names resolve to it. */
+export function serviceVip(addresses: readonly string[]): string | undefined {
+  return addresses.find((a) => isIP(a) !== 0);
+}
+
+export interface SubnetChain {
+  readonly subnets: readonly string[];
   readonly filter: EnvoyObject;
 }
 
 /**
- * tls routes → one chain per match that holds, keyed by its sniHosts; a later match with the
- * same sniHosts is unreachable and dropped (Envoy refuses duplicate filter chain matches).
+ * Istio's outbound TCP filter chains for one service port: the tcp routes in order; a route
+ * whose holding match has no destinationSubnets (or that has no match) is the terminal one and
+ * ends the list; before it, each route's subnet matches become one chain on their subnets.
+ * Gateways (`ignoreSubnets`) treat a subnet match as holding, as Istio's gateways do.
+ */
+export function tcpRouteChains(
+  vses: readonly BoundVirtualService[],
+  ctx: L4Context,
+  ignoreSubnets = false,
+): { readonly subnetChains: SubnetChain[]; readonly terminal: EnvoyObject | undefined } {
+  const subnetChains: SubnetChain[] = [];
+  for (const vs of vses) {
+    for (const route of (vs.spec.tcp ?? []) as TcpRoute[]) {
+      if (!route.route?.length) continue;
+      const matches = route.match?.length ? route.match : [undefined];
+      const subnets: string[] = [];
+      let terminal = false;
+      for (const m of matches) {
+        if (!l4MatchApplies(m, vs.namespace, ctx)) continue;
+        if (ignoreSubnets || !m?.destinationSubnets?.length) {
+          terminal = true;
+          break;
+        }
+        subnets.push(...m.destinationSubnets);
+      }
+      if (!terminal && subnets.length === 0) continue;
+      const filter = routeTcpProxy(route.route, vs, ctx);
+      if (!filter) continue;
+      if (terminal) return { subnetChains, terminal: filter };
+      subnetChains.push({ subnets, filter });
+    }
+  }
+  return { subnetChains, terminal: undefined };
+}
+
+/**
+ * The tcp_proxy a connection to `destination` (an IP, or undefined when unknown) gets: the
+ * chain with the most specific subnet holding it (the first of equals), else the terminal route.
+ */
+export function tcpRouteFilter(
+  vses: readonly BoundVirtualService[],
+  ctx: L4Context,
+  destination: string | undefined,
+): EnvoyObject | undefined {
+  const { subnetChains, terminal } = tcpRouteChains(vses, ctx);
+  let best: { len: number; filter: EnvoyObject } | undefined;
+  for (const c of subnetChains) {
+    const len = longestPrefixMatch(c.subnets, destination);
+    if (len >= 0 && (!best || len > best.len)) best = { len, filter: c.filter };
+  }
+  return best?.filter ?? terminal;
+}
+
+export interface SniChain {
+  readonly sniHosts: readonly string[];
+  /** The match's destinationSubnets, matched at run time (prefix_ranges); empty: any. */
+  readonly subnets: readonly string[];
+  readonly filter: EnvoyObject;
+}
+
+/**
+ * How tls matches' destinationSubnets are taken: ignored (gateways, as Istio's), evaluated
+ * against a known destination (a service's VIP), or left to the filter chain (`runtime`).
+ */
+export type SubnetMode = 'ignore' | 'runtime' | { readonly destination: string };
+
+/**
+ * tls routes → one chain per match that holds, keyed by its sniHosts and subnets; a later match
+ * with the same keys is unreachable and dropped (Envoy refuses duplicate filter chain matches).
  */
 export function tlsRouteChains(
   vses: readonly BoundVirtualService[],
   ctx: L4Context,
   seen: Set<string> = new Set(),
+  mode: SubnetMode = 'ignore',
 ): SniChain[] {
   const out: SniChain[] = [];
   for (const vs of vses) {
@@ -153,13 +241,19 @@ export function tlsRouteChains(
       if (!route.route?.length) continue;
       for (const m of route.match ?? []) {
         if (!l4MatchApplies(m as L4Match, vs.namespace, ctx)) continue;
+        let subnets = m.destinationSubnets ?? [];
+        if (mode === 'ignore') subnets = [];
+        else if (mode !== 'runtime' && subnets.length) {
+          if (longestPrefixMatch(subnets, mode.destination) < 0) continue;
+          subnets = [];
+        }
         const sniHosts = (m.sniHosts ?? []).map((h) => h.toLowerCase());
-        const key = [...sniHosts].sort().join(',');
+        const key = `${[...sniHosts].sort().join(',')}|${[...subnets].sort().join(',')}`;
         if (seen.has(key)) continue;
         const filter = routeTcpProxy(route.route, vs, ctx);
         if (!filter) continue;
         seen.add(key);
-        out.push({ sniHosts, filter });
+        out.push({ sniHosts, subnets, filter });
       }
     }
   }

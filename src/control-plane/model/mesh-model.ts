@@ -7,6 +7,7 @@ import type {
   GatewaySpec,
   ServiceEntrySpec,
   ServiceSpec,
+  SecretSpec,
   SidecarSpec,
   VirtualServiceSpec,
   WorkloadEntrySpec,
@@ -52,6 +53,8 @@ interface Indexes {
   readonly sidecars: readonly ConfigResource<SidecarSpec>[];
   readonly gateways: readonly ConfigResource<GatewaySpec>[];
   readonly instances: readonly WorkloadInstance[];
+  /** Kubernetes Secrets by `namespace/name` (Gateway credentialName). */
+  readonly secrets: ReadonlyMap<string, ConfigResource<SecretSpec>>;
   /** Sidecar scopes by `namespace|sidecar`, computed on first use (Istio computes them per push). */
   readonly scopes: Map<string, SidecarScope>;
 }
@@ -150,6 +153,12 @@ export class MeshModel {
       sidecars: ofKind<SidecarSpec>(resources, 'Sidecar'),
       gateways: ofKind<GatewaySpec>(resources, 'Gateway'),
       instances,
+      secrets: new Map(
+        ofKind<SecretSpec>(resources, 'Secret').map((r) => [
+          `${r.metadata.namespace}/${r.metadata.name}`,
+          r,
+        ]),
+      ),
       scopes: new Map(),
     };
     return new MeshModel(meshConfig, ix, undefined);
@@ -186,6 +195,11 @@ export class MeshModel {
   /** The proxy this view is for (routes with sourceLabels / sourceNamespace apply per proxy). */
   get proxy(): ProxyIdentity | undefined {
     return this.view?.proxy;
+  }
+
+  /** A Kubernetes Secret (Gateway credentialName), if the config has it. */
+  secret(namespace: string, name: string): ConfigResource<SecretSpec> | undefined {
+    return this.ix.secrets.get(`${namespace}/${name}`);
   }
 
   /** A delegate VirtualService (one without hosts) by name, whatever the proxy's scope. */

@@ -166,18 +166,24 @@ test('MESH_EXTERNAL services get canonical-service labels (for telemetry); MESH_
   assert.deepEqual(internal.services[0]?.labels, {});
 });
 
-test('addresses become service VIPs (a /32 as its IP); NONE keeps no endpoints', () => {
+test('addresses become service VIPs (a /32 or IPv6 /128 as its IP); NONE keeps no endpoints', () => {
   const r = fromServiceEntry(
     se({
       hosts: ['db.example.com'],
-      addresses: ['10.0.0.1/32', '10.1.0.0/16', '192.168.1.1'],
+      addresses: ['10.0.0.1/32', '10.1.0.0/16', '192.168.1.1', 'fd00::1/128', 'fd00:77::/32'],
       resolution: 'NONE',
       ports: [{ number: 5432, name: 'tcp', protocol: 'TCP' }],
     }),
     [],
     [],
   );
-  assert.deepEqual(r.services[0]?.addresses, ['10.0.0.1', '10.1.0.0/16', '192.168.1.1']);
+  assert.deepEqual(r.services[0]?.addresses, [
+    '10.0.0.1',
+    '10.1.0.0/16',
+    '192.168.1.1',
+    'fd00::1',
+    'fd00:77::/32', // an IPv6 /32 is a block, not an address
+  ]);
   assert.deepEqual(r.endpoints, []);
 });
 

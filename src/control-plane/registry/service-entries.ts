@@ -40,8 +40,9 @@ function canonicalLabels(
 }
 
 /** `addresses` as service VIPs: IPs as written, a /32 (or /128) block as its IP; other blocks stay. */
+/** A single-address block is that address (IPv4 /32, IPv6 /128); wider blocks stay CIDRs. */
 function vipsOf(addresses: readonly string[]): string[] {
-  return addresses.map((a) => a.replace(/\/(32|128)$/, ''));
+  return addresses.map((a) => a.replace(a.includes(':') ? /\/128$/ : /\/32$/, ''));
 }
 
 interface PortSpec {

@@ -2,6 +2,8 @@
 // what happened (flags, upstream host, timings) for access logs and metrics.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ResponseFlag } from '../errors.js';
+import type { BodyTransform } from './body-transform.js';
+import { composeTransforms } from './body-transform.js';
 import type { HeaderMap } from '../filters/http/header-map.js';
 import type { ClusterChoice } from '../routes/route-action.js';
 import type { RequestView } from '../routes/matchers.js';
@@ -29,6 +31,11 @@ export class HttpStream {
    * mutations, CORS): called on every response head, upstream or local, before it is sent.
    */
   finalizeResponseHeaders: ((status: number, headers: HeaderMap) => void) | undefined;
+  /**
+   * Set by filters that rewrite bodies or trailers (grpc_web), through addBodyTransform: the
+   * router applies it to the request body and the response. Undefined for most streams.
+   */
+  bodyTransform: BodyTransform | undefined;
 
   constructor(
     readonly req: IncomingMessage,
@@ -55,6 +62,11 @@ export class HttpStream {
       h['transfer-encoding'] !== undefined ||
       (h['content-length'] !== undefined && h['content-length'] !== '0')
     );
+  }
+
+  /** A filter's body transform; a later filter's wraps an earlier one's. */
+  addBodyTransform(t: BodyTransform): void {
+    this.bodyTransform = this.bodyTransform ? composeTransforms(this.bodyTransform, t) : t;
   }
 
   elapsedMs(): number {

@@ -5,6 +5,8 @@ import type { ConnectionInfo } from './connection.js';
 import type { ChainMatch } from './filter-chain-match.js';
 import {
   compileFilterChainMatch,
+  destinationIp,
+  inspectionMatters,
   matchKey,
   needsInspection,
   selectChain,
@@ -114,4 +116,52 @@ test('compile: keys equal for equal matches, inspection needs, refused fields', 
   fails({ prefix_ranges: [{ address_prefix: 'nope' }] }, 'prefix_ranges[0]');
   // Unset-equivalent values are fine.
   compileFilterChainMatch({ source_type: 'ANY', source_ports: [] });
+});
+
+test('prefix ranges not on a byte boundary, IPv4 and IPv6: the longest holding prefix wins', () => {
+  const cs = chains(
+    { prefix_ranges: [{ address_prefix: '10.16.0.0', prefix_len: 12 }] },
+    { prefix_ranges: [{ address_prefix: '10.20.0.0', prefix_len: 14 }] },
+    { prefix_ranges: [{ address_prefix: 'fd00:ab00::', prefix_len: 24 }] },
+    {
+      prefix_ranges: [
+        { address_prefix: 'fd00:abcd:0:8::', prefix_len: 61 },
+        { address_prefix: '192.168.1.7' },
+      ],
+    },
+    { prefix_ranges: [{ address_prefix: '0.0.0.0', prefix_len: 0 }] },
+  );
+  assert.equal(pick(cs, { localAddress: '10.31.255.255' }), 'c0', 'last address of /12');
+  assert.equal(pick(cs, { localAddress: '10.32.0.0' }), 'c4', 'just past /12: only /0 holds');
+  assert.equal(pick(cs, { localAddress: '10.23.1.1' }), 'c1', '/14 beats /12');
+  assert.equal(pick(cs, { localAddress: '10.24.0.1' }), 'c0');
+  assert.equal(pick(cs, { localAddress: 'fd00:abff::1' }), 'c2');
+  assert.equal(pick(cs, { localAddress: 'fd00:abcd:0:f::1' }), 'c3', '/61 holds ::8 to ::f');
+  assert.equal(pick(cs, { localAddress: 'fd00:abcd:0:7::1' }), 'c2', 'just below /61');
+  assert.equal(pick(cs, { localAddress: '192.168.1.7' }), 'c3', 'a bare address is a /32');
+  assert.equal(pick(cs, { localAddress: '192.168.1.8' }), 'c4');
+  assert.equal(pick(cs, { localAddress: 'fe80::1' }), undefined, 'no IPv6 range holds it');
+});
+
+test('a tunnel: the CONNECT address is the destination IP; a host name has none', () => {
+  const tunnel = (authority: string) => conn({ tunnelAuthority: authority, localPort: 9100 });
+  assert.equal(destinationIp(tunnel('10.1.2.3:9100')), '10.1.2.3');
+  assert.equal(destinationIp(tunnel('[fd00::7]:9100')), 'fd00::7');
+  assert.equal(destinationIp(tunnel('[::ffff:10.1.2.3]:9100')), '10.1.2.3');
+  assert.equal(destinationIp(tunnel('db.example.com:9100')), undefined);
+  assert.equal(destinationIp(conn({ localAddress: '::ffff:127.0.0.5' })), '127.0.0.5');
+  const cs = chains(
+    { destination_port: 9100, prefix_ranges: [{ address_prefix: '10.1.0.0', prefix_len: 16 }] },
+    { destination_port: 9100, prefix_ranges: [{ address_prefix: '0.0.0.0', prefix_len: 0 }] },
+    { destination_port: 9443, server_names: ['db.example.com'] },
+  );
+  const at = (authority: string) => selectChain(cs, tunnel(authority))?.name;
+  // The sidecar's own socket address (127.0.0.1) plays no part.
+  assert.equal(at('10.1.9.9:9100'), 'c0');
+  assert.equal(at('10.2.0.1:9100'), 'c1');
+  assert.equal(at('db.example.com:9100'), undefined, 'a name matches no prefix');
+  // Inspection only where a chain left by the port and the address needs it.
+  assert.equal(inspectionMatters(cs, tunnel('10.1.9.9:9100')), false);
+  assert.equal(inspectionMatters(cs, { ...tunnel('x:9443'), localPort: 9443 }), true);
+  assert.equal(inspectionMatters(cs, { ...tunnel('x:80'), localPort: 80 }), false);
 });

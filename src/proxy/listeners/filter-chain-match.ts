@@ -3,6 +3,9 @@
 // application protocols) and at each level the most specific value wins, a chain that does not
 // set the field only when none is more specific; there is no backtracking, so a connection that
 // fails a later level matches no chain at all (and gets the default filter chain, if any).
+// A connection a CONNECT tunnel handed to an internal listener has, as its destination IP, the
+// address the CONNECT named (`10.1.2.3:5432`, `[fd00::1]:5432`); one to a host name has none,
+// and matches only chains without prefix_ranges.
 import { isIP } from 'node:net';
 import { ConfigError } from '../config-error.js';
 import type { ConnectionInfo } from './connection.js';
@@ -154,24 +157,59 @@ function serverNameScore(names: readonly string[], sni: string): number {
   return best;
 }
 
+/** The destination IP chains match: a tunnel's CONNECT address (when an IP), else the socket's. */
+export function destinationIp(conn: ConnectionInfo): string | undefined {
+  if (conn.tunnelAuthority === undefined) return conn.localAddress.replace(/^::ffff:/, '');
+  const a = conn.tunnelAuthority;
+  const host = a.startsWith('[') ? a.slice(1, a.indexOf(']')) : a.replace(/:\d*$/, '');
+  return isIP(host) ? host.replace(/^::ffff:(?=\d+\.)/i, '') : undefined;
+}
+
+function portLevel<T extends { readonly match: ChainMatch }>(
+  chains: readonly T[],
+  conn: ConnectionInfo,
+): T[] {
+  return level(chains, ({ match }) =>
+    match.destinationPort === undefined ? 0 : match.destinationPort === conn.localPort ? 1 : -1,
+  );
+}
+
+function ipLevel<T extends { readonly match: ChainMatch }>(
+  chains: readonly T[],
+  conn: ConnectionInfo,
+): T[] {
+  if (chains.length <= 1 && !chains[0]?.match.prefixRanges.length) return [...chains];
+  const ip = destinationIp(conn);
+  const local = ip === undefined ? undefined : ipBytes(ip);
+  return level(chains, ({ match }) => {
+    if (match.prefixRanges.length === 0) return 0;
+    let best = -1;
+    for (const r of match.prefixRanges)
+      if (local && cidrContains(r, local)) best = Math.max(best, 1 + r.prefixLen);
+    return best;
+  });
+}
+
+/**
+ * Whether listener filters' findings (SNI, ALPN, transport) can change which chain this
+ * connection gets: not when the chains its destination port and IP leave match on none of them.
+ * Istio gives each outbound port a listener of its own, a TCP one without a tls_inspector (whose
+ * wait for a ClientHello would stall server-first protocols); an internal listener serving many
+ * ports skips the inspection for the ports that do not need it, to the same effect.
+ */
+export function inspectionMatters<T extends { readonly match: ChainMatch }>(
+  chains: readonly T[],
+  conn: ConnectionInfo,
+): boolean {
+  return needsInspection(ipLevel(portLevel(chains, conn), conn).map((c) => c.match));
+}
+
 /** Envoy's selection; undefined when no chain matches. */
 export function selectChain<T extends { readonly match: ChainMatch }>(
   chains: readonly T[],
   conn: ConnectionInfo,
 ): T | undefined {
-  let c = level(chains, ({ match }) =>
-    match.destinationPort === undefined ? 0 : match.destinationPort === conn.localPort ? 1 : -1,
-  );
-  if (c.length > 1 || c[0]?.match.prefixRanges.length) {
-    const local = ipBytes(conn.localAddress.replace(/^::ffff:/, ''));
-    c = level(c, ({ match }) => {
-      if (match.prefixRanges.length === 0) return 0;
-      let best = -1;
-      for (const r of match.prefixRanges)
-        if (local && cidrContains(r, local)) best = Math.max(best, 1 + r.prefixLen);
-      return best;
-    });
-  }
+  let c = ipLevel(portLevel(chains, conn), conn);
   c = level(c, ({ match }) => serverNameScore(match.serverNames, conn.serverName));
   c = level(c, ({ match }) =>
     match.transportProtocol === ''

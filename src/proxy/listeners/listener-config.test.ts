@@ -140,8 +140,8 @@ test('what skiff does not support is refused, naming the listener and the field'
   );
   fails(
     listener({ filter_chains: [{ transport_socket: { name: 'tls' }, filters: [hcm] }] }),
-    'Listener l.filter_chains[0].transport_socket',
-    /not supported yet/,
+    'Listener l.filter_chains[0].transport_socket.typed_config',
+    /tls \(no type\) is not supported/,
   );
   fails(
     listener({

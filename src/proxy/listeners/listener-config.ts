@@ -1,6 +1,6 @@
 // envoy.config.listener.v3.Listener → a frozen ListenerConfig: where it listens (a socket
 // address, or an internal listener other listeners hand connections to), its listener filters
-// (tls_inspector), and its filter chains with their matches and network filter.
+// (tls_inspector), and its filter chains with their matches, TLS termination and network filter.
 import { ConfigError, inField } from '../config-error.js';
 import { messageNameOf } from '../../xds/types.js';
 import type { HcmConfig } from '../filters/network/http_connection_manager/config.js';
@@ -9,6 +9,8 @@ import type { TcpProxyConfig } from '../filters/network/tcp_proxy/config.js';
 import { compileTcpProxy } from '../filters/network/tcp_proxy/config.js';
 import { compileTlsInspector } from '../filters/listener/tls_inspector/config.js';
 import { durationMs } from '../routes/duration.js';
+import type { DownstreamTlsConfig } from '../tls/downstream.js';
+import { compileDownstreamTransportSocket } from '../tls/downstream.js';
 import type { ListenerFilter } from './connection.js';
 import type { ChainMatch } from './filter-chain-match.js';
 import { compileFilterChainMatch, matchKey, needsInspection } from './filter-chain-match.js';
@@ -26,6 +28,8 @@ export interface FilterChainConfig {
   readonly filter: NetworkFilterConfig;
   /** The connection manager, when the chain's filter is one (most chains). */
   readonly hcm: HcmConfig | undefined;
+  /** TLS termination (transport_socket envoy.transport_sockets.tls); undefined: plaintext. */
+  readonly tls: DownstreamTlsConfig | undefined;
 }
 
 export interface ListenerConfig {
@@ -73,8 +77,10 @@ function compileNetworkFilter(f: Obj): NetworkFilterConfig {
 }
 
 function compileFilterChain(fc: Obj): FilterChainConfig {
-  if (fc['transport_socket'])
-    throw new ConfigError('transport_socket', 'TLS termination is not supported yet');
+  const tls = compileDownstreamTransportSocket(
+    fc['transport_socket'] as Obj | undefined,
+    fc['transport_socket_connect_timeout'],
+  );
   const filters = (fc['filters'] as Obj[] | undefined) ?? [];
   if (filters.length !== 1)
     throw new ConfigError(
@@ -89,6 +95,7 @@ function compileFilterChain(fc: Obj): FilterChainConfig {
     ),
     filter,
     hcm: filter.kind === 'http_connection_manager' ? filter.config : undefined,
+    tls,
   };
 }
 

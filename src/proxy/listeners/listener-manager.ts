@@ -3,7 +3,8 @@
 // selection, the chain's network filter. An LDS update keeps sockets whose address did not
 // change and swaps their filter chains in place, so no connection is dropped; a connection
 // manager's codec carries over to the chain of the same name, so open HTTP connections follow
-// the new config with their next request.
+// the new config with their next request. A chain with a transport socket terminates TLS first
+// (its filter then sees the decrypted socket; HTTP picks HTTP/2 or HTTP/1.1 by what is spoken).
 import net from 'node:net';
 import type { Socket } from 'node:net';
 import { HttpCodec } from '../filters/network/http_connection_manager/codec.js';
@@ -14,19 +15,25 @@ import type { TcpSession } from '../filters/network/tcp_proxy/session.js';
 import type { ConnectionInfo, InternalHandoff, NetworkFilter } from './connection.js';
 import { peek, setConnectionInfo } from './connection.js';
 import type { ChainMatch } from './filter-chain-match.js';
-import { selectChain } from './filter-chain-match.js';
+import { inspectionMatters, selectChain } from './filter-chain-match.js';
 import type { FilterChainConfig, ListenerConfig } from './listener-config.js';
 import { ListenerStats } from './listener-stats.js';
+import { DownstreamTls } from '../tls/downstream.js';
+import type { SecretStore } from '../tls/secret-store.js';
+import { proxySecrets } from '../tls/secret-store.js';
 
 export type ListenerDeps = Omit<HcmDeps, 'stats'> & {
   /** Every finished TCP session (tcp_proxy), for access logs and tests. */
   readonly onTcpSessionEnd?: (session: TcpSession) => void;
+  /** Where TLS chains find their SDS secrets (the proxy's store by default). */
+  readonly secrets?: SecretStore;
 };
 
 interface RuntimeChain {
   readonly config: FilterChainConfig;
   readonly match: ChainMatch;
   readonly filter: NetworkFilter;
+  readonly tls: DownstreamTls | undefined;
 }
 
 class ActiveListener {
@@ -58,7 +65,9 @@ class ActiveListener {
     for (const c of [...this.chains, ...(this.defaultChain ? [this.defaultChain] : [])])
       previous.set(c.config.name, c);
     const reused = new Set<NetworkFilter>();
+    const secrets = this.deps.secrets ?? proxySecrets;
     const build = (fc: FilterChainConfig): RuntimeChain => {
+      const tls = fc.tls ? new DownstreamTls(fc.tls, secrets) : undefined;
       const old = previous.get(fc.name);
       if (fc.filter.kind === 'http_connection_manager') {
         const hcm = new HttpConnectionManager(
@@ -69,14 +78,20 @@ class ActiveListener {
         if (old?.filter instanceof HttpCodec && !reused.has(old.filter)) {
           old.filter.hcm = hcm;
           reused.add(old.filter);
-          return { config: fc, match: fc.match, filter: old.filter };
+          return { config: fc, match: fc.match, filter: old.filter, tls };
         }
         const codecDeps = { handoff: this.handoff, stats: this.stats, log: this.deps.log };
-        return { config: fc, match: fc.match, filter: new HttpCodec(hcm, codecDeps, config.name) };
+        return {
+          config: fc,
+          match: fc.match,
+          filter: new HttpCodec(hcm, codecDeps, config.name),
+          tls,
+        };
       }
       return {
         config: fc,
         match: fc.match,
+        tls,
         filter: new TcpProxyFilter(fc.filter.config, {
           clusters: this.deps.clusters,
           handoff: this.handoff,
@@ -119,7 +134,7 @@ class ActiveListener {
     };
     setConnectionInfo(socket, conn);
     const config = this.config;
-    if (config.listenerFilters.length === 0) {
+    if (config.listenerFilters.length === 0 || !inspectionMatters(this.chains, conn)) {
       this.dispatch(socket, conn);
       return;
     }
@@ -153,7 +168,33 @@ class ActiveListener {
       socket.destroy();
       return;
     }
-    chain.filter.onConnection(socket, conn);
+    if (!chain.tls) {
+      chain.filter.onConnection(socket, conn);
+      return;
+    }
+    const stats = this.stats;
+    chain.tls.terminate(socket).then(
+      (tlsSocket) => {
+        stats['ssl.handshake']++;
+        // The connection is the decrypted stream from now on; closing either closes both.
+        tlsSocket.once('close', () => socket.destroy());
+        conn.transportProtocol = 'tls';
+        setConnectionInfo(tlsSocket, conn);
+        chain.filter.onConnection(tlsSocket as unknown as Socket, conn);
+      },
+      (e: Error) => {
+        stats['ssl.connection_error']++;
+        this.deps.log(`listener ${this.config.name}: TLS handshake failed: ${e.message}`);
+        socket.destroy();
+      },
+    );
+  }
+
+  /** Every TLS chain has the SDS secrets it names (Envoy warms a listener until they arrive). */
+  tlsReady(): boolean {
+    return [...this.chains, ...(this.defaultChain ? [this.defaultChain] : [])].every(
+      (c) => !c.tls || c.tls.ready(),
+    );
   }
 
   listen(): Promise<void> {
@@ -271,6 +312,24 @@ export class ListenerManager {
       for (const fc of chains) if (fc.hcm?.routes.kind === 'rds') names.add(fc.hcm.routes.name);
     }
     return [...names].sort();
+  }
+
+  /** SDS secret names the listeners' TLS contexts take from the control plane. */
+  sdsNames(): string[] {
+    const names = new Set<string>();
+    for (const l of this.active.values()) {
+      const chains = [
+        ...l.config.filterChains,
+        ...(l.config.defaultFilterChain ? [l.config.defaultFilterChain] : []),
+      ];
+      for (const fc of chains) for (const n of fc.tls?.common.sdsNames ?? []) names.add(n);
+    }
+    return [...names].sort();
+  }
+
+  /** Whether every listener's TLS secrets are here. */
+  tlsReady(): boolean {
+    return [...this.active.values()].every((l) => l.tlsReady());
   }
 
   async close(drainMs: number): Promise<void> {

@@ -11,6 +11,10 @@ export class ListenerStats {
   downstream_rq_5xx = 0;
   /** Connections no filter chain matched (closed, as Envoy does). */
   no_filter_chain_match = 0;
+  /** TLS handshakes completed (Envoy: listener.<address>.ssl.handshake). */
+  'ssl.handshake' = 0;
+  /** TLS handshakes that failed: garbage, version, certificate, timeout (ssl.connection_error). */
+  'ssl.connection_error' = 0;
   /** HTTP filter counters by `<stat_prefix>.<filter>.<name>` (admin: `http.<key>`). */
   readonly filterCounters = new Map<string, number>();
 

@@ -10,6 +10,8 @@ import type { LbConfig, LbPolicy } from './cluster-config-lb.js';
 import { compileLbConfig } from './cluster-config-lb.js';
 import type { OutlierConfig } from './outlier/config.js';
 import { compileOutlierDetection } from './outlier/config.js';
+import type { UpstreamTlsConfig } from '../tls/upstream.js';
+import { compileUpstreamTransportSocket } from '../tls/upstream.js';
 
 export type { HttpOptions, TcpKeepalive, UpstreamProtocol } from './cluster-config-http.js';
 export type { LbConfig, LbPolicy, SlowStartConfig } from './cluster-config-lb.js';
@@ -51,6 +53,8 @@ export interface ClusterConfig {
   /** upstream_connection_options.tcp_keepalive: SO_KEEPALIVE on upstream sockets. */
   readonly tcpKeepalive: TcpKeepalive | undefined;
   readonly outlierDetection: OutlierConfig | undefined;
+  /** TLS origination (transport_socket UpstreamTlsContext); undefined: plaintext. */
+  readonly tls: UpstreamTlsConfig | undefined;
   /** ORIGINAL_DST: the header holding the destination (`:authority` in local mode). */
   readonly originalDstHeader: string | undefined;
   /** STATIC / DNS clusters carry their endpoints inline. */
@@ -141,6 +145,7 @@ export function compileCluster(c: Obj): ClusterConfig {
       outlierDetection: od
         ? inField('outlier_detection', () => compileOutlierDetection(od))
         : undefined,
+      tls: compileUpstreamTransportSocket(c['transport_socket'] as Obj | undefined),
       originalDstHeader: odst?.['use_http_header']
         ? String(odst['http_header_name'] || 'x-envoy-original-dst-host').toLowerCase()
         : undefined,

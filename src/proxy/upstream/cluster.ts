@@ -34,6 +34,7 @@ function poolSettings(c: ClusterConfig): PoolSettings {
     maxConnectionDurationMs: c.http.maxConnectionDurationMs,
     maxRequestsPerConnection: c.http.maxRequestsPerConnection,
     keepalive: c.tcpKeepalive,
+    tls: c.tls,
   };
 }
 
@@ -60,7 +61,7 @@ export class Cluster implements PoolOwner {
     readonly stats: ClusterStats = new ClusterStats(),
   ) {
     this.settings = poolSettings(config);
-    this.h2 = new H2Pool(config.connectTimeoutMs);
+    this.h2 = new H2Pool(config.connectTimeoutMs, config.tls);
     this.resources = new Resources(config.thresholds);
     this.balancer = new ClusterBalancer(config.lb, stats);
     if (config.outlierDetection) {
@@ -189,6 +190,33 @@ export class Cluster implements PoolOwner {
   /** The dispatcher for one attempt on `host` (its connection pool). */
   dispatcher(host: Host): Dispatcher {
     return this.pool(host) as unknown as Dispatcher;
+  }
+
+  /**
+   * An HTTP/2 stream to `host` is about to open on a connected session (Envoy's
+   * attachStreamToClient): counted as an active request, or overflow (503 UO) at
+   * max_requests. The HTTP/1.1 pool does the same for its requests.
+   */
+  streamStarted(host: Host): ProxyError | undefined {
+    const { resources, stats } = this;
+    if (!resources.canSendRequest()) {
+      stats.upstream_rq_pending_overflow++;
+      return upstreamOverflow();
+    }
+    resources.requests++;
+    stats.upstream_rq_total++;
+    stats.upstream_rq_active++;
+    host.activeRequests++;
+    host.requestsTotal++;
+    this.onConnected(host);
+    return undefined;
+  }
+
+  /** The HTTP/2 stream counted by streamStarted() ended. */
+  streamEnded(host: Host): void {
+    this.resources.requests--;
+    this.stats.upstream_rq_active--;
+    host.activeRequests--;
   }
 
   /** Envoy's retry circuit breaker (max_retries or the retry budget): takes a retry, or not. */

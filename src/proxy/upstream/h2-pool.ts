@@ -6,6 +6,9 @@ import http2 from 'node:http2';
 import type { ProxyError } from '../errors.js';
 import { connectFailure } from '../errors.js';
 import type { Host } from './host.js';
+import type { UpstreamTlsConfig } from '../tls/upstream.js';
+import { connectTls, h2Alpn } from '../tls/upstream.js';
+import { proxySecrets } from '../tls/secret-store.js';
 
 const IDLE_TIMEOUT_MS = 3600_000;
 
@@ -18,7 +21,11 @@ export class H2Pool {
   private readonly sessions = new Map<string, Entry>();
   private closed = false;
 
-  constructor(private readonly connectTimeoutMs: number) {}
+  constructor(
+    private readonly connectTimeoutMs: number,
+    /** TLS origination: the session runs over a TLS socket offering h2 by ALPN. */
+    private readonly tls?: UpstreamTlsConfig,
+  ) {}
 
   /** A connected session to `host`; rejects with a ProxyError (UF) when it cannot connect. */
   session(host: Host): Promise<http2.ClientHttp2Session> {
@@ -28,10 +35,38 @@ export class H2Pool {
   }
 
   private open(host: Host): Promise<http2.ClientHttp2Session> {
+    if (this.tls) return this.openTls(host, this.tls);
     const session = http2.connect(`http://${host.key}`, {
       // A proxy never takes server push.
       settings: { enablePush: false },
     });
+    return this.track(host, session, true);
+  }
+
+  /** Connects and handshakes first (errors are UF with the TLS reason), then starts HTTP/2. */
+  private openTls(host: Host, tls: UpstreamTlsConfig): Promise<http2.ClientHttp2Session> {
+    const socket = connectTls(tls, proxySecrets, {
+      host: host.address,
+      port: host.port,
+      timeoutMs: this.connectTimeoutMs,
+      alpn: h2Alpn(tls),
+    });
+    const ready = socket.then((s) => {
+      const session = http2.connect(`https://${host.key}`, {
+        settings: { enablePush: false },
+        createConnection: () => s,
+      });
+      return this.track(host, session, false);
+    });
+    ready.catch(() => undefined);
+    return ready;
+  }
+
+  private track(
+    host: Host,
+    session: http2.ClientHttp2Session,
+    withTimeout: boolean,
+  ): Promise<http2.ClientHttp2Session> {
     const forget = () => {
       if (this.sessions.get(host.key)?.session === session) this.sessions.delete(host.key);
     };
@@ -47,7 +82,7 @@ export class H2Pool {
         session.destroy();
         reject(err);
       };
-      if (this.connectTimeoutMs > 0)
+      if (withTimeout && this.connectTimeoutMs > 0)
         timer = setTimeout(
           () => fail(connectFailure('delayed connect error: timeout')),
           this.connectTimeoutMs,

@@ -6,6 +6,7 @@ import type { HttpStream } from '../../http/stream.js';
 import { messageNameOf } from '../../../xds/types.js';
 import { CORS_POLICY_TYPE, compileCorsPolicy } from './cors/config.js';
 import { FAULT_TYPE, compileFaultSettings } from './fault/config.js';
+import { GRPC_WEB_TYPE } from './grpc_web/filter.js';
 
 type Obj = Record<string, unknown>;
 
@@ -18,6 +19,8 @@ export type PerFilterConfigs = ReadonlyMap<string, unknown>;
 const COMPILERS: Readonly<Record<string, (typed: Obj) => unknown>> = {
   [FAULT_TYPE]: compileFaultSettings,
   [CORS_POLICY_TYPE]: compileCorsPolicy,
+  // Nothing to configure: naming it enables a filter that is disabled by default.
+  [GRPC_WEB_TYPE]: () => GRPC_WEB_TYPE,
 };
 
 const FILTER_CONFIG = 'envoy.config.route.v3.FilterConfig';

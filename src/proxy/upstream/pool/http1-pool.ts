@@ -7,10 +7,14 @@
 import { createRequire } from 'node:module';
 import type { Duplex } from 'node:stream';
 import type { Client as ClientType, Dispatcher } from 'undici';
+import { upstreamOverflow } from '../../errors.js';
 import type { TcpKeepalive } from '../cluster-config.js';
 import type { Host } from '../host.js';
 import type { ClusterStats } from '../stats.js';
 import type { Resources } from './resources.js';
+import type { UpstreamTlsConfig } from '../../tls/upstream.js';
+import { undiciTlsConnector } from '../../tls/upstream.js';
+import { proxySecrets } from '../../tls/secret-store.js';
 
 // Only undici's Client (and what it needs), not its fetch, WebSocket and cache: about 10 MB less
 // per proxy. The path is stable within the exact version pinned in package.json.
@@ -31,6 +35,8 @@ export interface PoolSettings {
   /** 0 = unlimited. */
   readonly maxRequestsPerConnection: number;
   readonly keepalive: TcpKeepalive | undefined;
+  /** TLS origination (the cluster's UpstreamTlsContext). */
+  readonly tls?: UpstreamTlsConfig | undefined;
 }
 
 /** What a pool reports to, and counts against: its cluster (rebound when a cluster is replaced). */
@@ -49,6 +55,7 @@ export function poolSettingsKey(s: PoolSettings): string {
     s.maxConnectionDurationMs,
     s.maxRequestsPerConnection,
     k ? `${k.timeS}/${k.intervalS}/${k.probes}` : '-',
+    s.tls?.key ?? '-',
   ].join('|');
 }
 
@@ -68,13 +75,20 @@ class Connection {
     const idle = s.idleTimeoutMs > 0 ? Math.min(s.idleTimeoutMs, NEVER_MS) : NEVER_MS;
     this.client = new Client(origin, {
       pipelining: 1,
-      connect: {
-        timeout: s.connectTimeoutMs,
-        // SO_KEEPALIVE only when the cluster asks (Envoy sets no keepalive by default). Node
-        // sets the idle time; libuv fixes the probe interval and count.
-        keepAlive: s.keepalive !== undefined,
-        ...(s.keepalive ? { keepAliveInitialDelay: s.keepalive.timeS * 1000 } : {}),
-      },
+      connect: s.tls
+        ? undiciTlsConnector(
+            s.tls,
+            proxySecrets,
+            s.connectTimeoutMs,
+            s.keepalive ? s.keepalive.timeS * 1000 : undefined,
+          )
+        : {
+            timeout: s.connectTimeoutMs,
+            // SO_KEEPALIVE only when the cluster asks (Envoy sets no keepalive by default). Node
+            // sets the idle time; libuv fixes the probe interval and count.
+            keepAlive: s.keepalive !== undefined,
+            ...(s.keepalive ? { keepAliveInitialDelay: s.keepalive.timeS * 1000 } : {}),
+          },
       // The idle timeout, bounded by the server's own keep-alive hint (fewer races).
       keepAliveTimeout: idle,
       keepAliveMaxTimeout: idle,
@@ -91,6 +105,8 @@ type Abort = (err?: Error) => void;
 class PooledRequest implements Dispatcher.DispatchHandler {
   state: 'queued' | 'connecting' | 'active' | 'done' = 'queued';
   conn: Connection | undefined;
+  /** Its connection came up with max_requests reached: failed with overflow, never sent. */
+  overflowed = false;
   readonly host: Host;
 
   constructor(
@@ -102,6 +118,9 @@ class PooledRequest implements Dispatcher.DispatchHandler {
   }
 
   onConnect(abort: Abort): void {
+    // undici asks just before writing the request: an error thrown here fails the request
+    // without writing it, and keeps the connection.
+    if (this.overflowed) throw upstreamOverflow();
     this.inner.onConnect?.(abort);
   }
   onResponseStarted(): void {
@@ -225,7 +244,14 @@ export class HostPool {
       const { resources } = this.owner;
       resources.pending--;
       stats.upstream_rq_pending_active--;
-      this.activate(r, conn);
+      if (resources.canSendRequest()) this.activate(r, conn);
+      else {
+        // Envoy's attachStreamToClient: a pending request that gets its connection while the
+        // cluster is at max_requests overflows (503 UO); the connection stays for later ones.
+        stats.upstream_rq_pending_overflow++;
+        r.state = 'done';
+        r.overflowed = true;
+      }
     }
   }
 
@@ -303,12 +329,18 @@ export class HostPool {
 
   /** A free connection takes the next waiting request, or goes idle. */
   private release(conn: Connection): void {
-    const next = this.queue.shift();
+    const { resources, stats } = this.owner;
+    let next = this.queue.shift();
+    // Waiting requests that would exceed max_requests overflow (as in onConnect).
+    while (next && !resources.canSendRequest()) {
+      stats.upstream_rq_pending_overflow++;
+      this.failWaiting(next, upstreamOverflow());
+      next = this.queue.shift();
+    }
     if (!next) {
       this.idle.push(conn);
       return;
     }
-    const { resources, stats } = this.owner;
     resources.pending--;
     stats.upstream_rq_pending_active--;
     this.activate(next, conn);

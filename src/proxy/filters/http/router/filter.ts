@@ -24,6 +24,7 @@ import {
   retriableError,
   retriableResponse,
   retryExclusions,
+  retryPriorities,
 } from './retry.js';
 import { attemptUpstream } from './upstream-request.js';
 import { UpstreamRequestState } from '../../../upstream/request-state.js';
@@ -45,35 +46,48 @@ export class Router {
     const cluster = this.clusters.get(clusterName);
     if (!cluster) throw noCluster(clusterName);
     const upstream = buildUpstreamRequest(stream, action, this.config.suppressEnvoyHeaders);
+    // A filter that rewrites the body (grpc_web) adjusts the request it goes with.
+    const transform = stream.bodyTransform;
+    if (transform?.requestHeaders) transform.requestHeaders(new FlatHeaderMap(upstream.headers));
     const { policy, timeoutMs: timeoutOverride } = requestRetry(action.retry, stream.view);
     const routeTimeoutMs = timeoutOverride ?? action.timeoutMs;
     const method = stream.view.method;
-    let body: Readable | undefined;
+    let body: Readable | undefined =
+      transform?.requestBody && stream.hasBody ? transform.requestBody(stream.req) : undefined;
     if (action.mirrors.length) {
-      body = sendMirrors(
-        stream,
-        action.mirrors,
-        { method, path: upstream.path, headers: upstream.headers, timeoutMs: routeTimeoutMs },
-        this.clusters,
-      );
+      body =
+        sendMirrors(
+          stream,
+          action.mirrors,
+          { method, path: upstream.path, headers: upstream.headers, timeoutMs: routeTimeoutMs },
+          this.clusters,
+          body,
+        ) ?? body;
     }
     // A body cannot be replayed: requests with one are tried once.
     const maxAttempts = 1 + (policy && !stream.hasBody ? policy.numRetries : 0);
     const deadline = routeTimeoutMs > 0 ? performance.now() + routeTimeoutMs : Infinity;
     const tried = new Set<Host>();
+    const attempted: Host[] = [];
+    const excludedPriorities = new Set<number>();
     const stats = cluster.stats;
     // Hash key, circuit breakers and outlier reports across attempts (T1's upstream side).
     const up = new UpstreamRequestState(cluster, stream, action.hashPolicy);
     let lastError: ProxyError | undefined;
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-      const exclude = retryExclusions(cluster.hosts, policy, tried);
-      const host = cluster.chooseHost(up.context(exclude));
+      const exclude = retryExclusions(policy, tried);
+      const priorities = retryPriorities(cluster.hosts, policy, attempted, excludedPriorities);
+      const ctx = up.context(exclude);
+      const host = cluster.chooseHost(
+        priorities ? { ...ctx, excludedPriorities: priorities } : ctx,
+      );
       if (!host) {
         up.end();
         stats.upstream_cx_none_healthy++;
         throw lastError ?? noHealthyUpstream();
       }
       tried.add(host);
+      attempted.push(host);
       stream.upstreamHost = host;
       stream.attempts = attempt;
       const remaining = deadline - performance.now();
@@ -123,6 +137,8 @@ export class Router {
             }
             stream.responseCodeDetails = 'via_upstream';
             stream.finalizeResponseHeaders?.(status, new FlatHeaderMap(out));
+            if (transform?.responseHeaders)
+              transform.responseHeaders(status, new FlatHeaderMap(out));
           },
         });
         stats.recordStatus(result.status);

@@ -243,7 +243,7 @@ test('upstream failures: UC (before and after the response started), UT', async 
   assert.deepEqual(await send('/hang'), {
     status: 504,
     flags: ['UT'],
-    details: 'upstream_response_timeout',
+    details: 'response_timeout',
   });
 });
 

@@ -32,6 +32,8 @@ export function sendMirrors(
   policies: readonly MirrorPolicy[],
   request: ShadowRequest,
   clusters: ClusterManager,
+  /** The body as the filters made it (a body transform's), when not the request itself. */
+  source: Readable = stream.req,
 ): Readable | undefined {
   const targets: { policy: MirrorPolicy; dispatch: (body: Readable | null) => void }[] = [];
   for (const policy of policies) {
@@ -59,7 +61,7 @@ export function sendMirrors(
     for (const t of targets) t.dispatch(null);
     return undefined;
   }
-  const { main, copies } = teeBody(stream.req, targets.length);
+  const { main, copies } = teeBody(source, targets.length);
   targets.forEach((t, i) => t.dispatch(copies[i] ?? null));
   return main;
 }

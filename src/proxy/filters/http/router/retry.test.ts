@@ -22,6 +22,7 @@ import {
   retriableResponse,
   retriableStatus,
   retryExclusions,
+  retryPriorities,
 } from './retry.js';
 
 function policy(on: string, extra: Partial<RetryPolicy> = {}): RetryPolicy {
@@ -194,27 +195,31 @@ test('retriable_request_headers: other requests are not retried', () => {
   assert.equal(requestRetry(p, post).policy?.on.size, 0);
 });
 
-test('retry exclusions: previous hosts; previous priorities (retryRemoteLocalities) until none is left', () => {
+test('retry exclusions: previous hosts; previous priorities (retryRemoteLocalities) every update_frequency attempts', () => {
   const host = (key: string, priority: number) => ({ key, spec: { priority } }) as unknown as Host;
   const [a0, b0, c1, d2] = [host('a', 0), host('b', 0), host('c', 1), host('d', 2)];
   const hosts = [a0!, b0!, c1!, d2!];
   const keys = (s: ReadonlySet<{ key: string }> | undefined) =>
     s ? [...s].map((h) => h.key).sort() : s;
   const hostsOnly = policy('5xx', { avoidPreviousHosts: true });
-  assert.equal(
-    retryExclusions(hosts, hostsOnly, new Set()),
-    undefined,
-    'first try: nothing to avoid',
-  );
-  assert.deepEqual(keys(retryExclusions(hosts, hostsOnly, new Set([a0!]))), ['a']);
-  assert.equal(retryExclusions(hosts, policy('5xx'), new Set([a0!])), undefined);
+  assert.equal(retryExclusions(hostsOnly, new Set()), undefined, 'first try: nothing to avoid');
+  assert.deepEqual(keys(retryExclusions(hostsOnly, new Set([a0!]))), ['a']);
+  assert.equal(retryExclusions(policy('5xx'), new Set([a0!])), undefined);
+  assert.equal(retryPriorities(hosts, hostsOnly, [a0!], new Set()), undefined);
   const remote = policy('5xx', {
     avoidPreviousHosts: true,
     previousPriorities: { updateFrequency: 2 },
   });
-  // After a priority-0 host failed, every priority-0 host is avoided: the retry goes elsewhere.
-  assert.deepEqual(keys(retryExclusions(hosts, remote, new Set([a0!]))), ['a', 'b']);
-  assert.deepEqual(keys(retryExclusions(hosts, remote, new Set([a0!, c1!]))), ['a', 'b', 'c']);
-  // Every priority tried: back to avoiding only the hosts tried.
-  assert.deepEqual(keys(retryExclusions(hosts, remote, new Set([a0!, c1!, d2!]))), ['a', 'c', 'd']);
+  const list = (s: ReadonlySet<number> | undefined) => (s ? [...s].sort() : s);
+  const state = new Set<number>();
+  // Istio's update_frequency 2: the first retry keeps the original load (stays local)...
+  assert.equal(retryPriorities(hosts, remote, [], state), undefined);
+  assert.equal(retryPriorities(hosts, remote, [a0!], state), undefined);
+  // ...the second avoids the priorities attempted so far, and the third still does.
+  assert.deepEqual(list(retryPriorities(hosts, remote, [a0!, b0!], state)), [0]);
+  assert.deepEqual(list(retryPriorities(hosts, remote, [a0!, b0!, c1!], state)), [0]);
+  assert.deepEqual(list(retryPriorities(hosts, remote, [a0!, b0!, c1!, c1!], state)), [0, 1]);
+  // Every priority attempted: cleared, the original load again.
+  assert.equal(retryPriorities(hosts, remote, [a0!, b0!, c1!, c1!, d2!, d2!], state), undefined);
+  assert.equal(state.size, 0);
 });

@@ -167,21 +167,38 @@ export function backoffMs(policy: RetryPolicy, retryNumber: number): number {
 }
 
 /**
- * The hosts a retry avoids: those tried (previous_hosts), and with previous_priorities every
- * host of a priority already tried (Istio's retryRemoteLocalities: other localities first), until
- * that would leave none, when Envoy starts over from the original priority load.
+ * The hosts a retry avoids: those tried, with the previous_hosts predicate (Envoy retries the
+ * host selection, then gives up and takes a tried host when no other is left).
  */
 export function retryExclusions(
-  hosts: readonly Host[],
   policy: RetryPolicy | undefined,
   tried: ReadonlySet<Host>,
 ): ReadonlySet<Host> | undefined {
-  if (!policy || tried.size === 0) return undefined;
-  const previous = policy.avoidPreviousHosts ? tried : undefined;
-  if (!policy.previousPriorities) return previous;
-  const priorities = new Set<number>();
-  for (const h of tried) priorities.add(h.spec.priority);
-  const out = new Set<Host>(previous);
-  for (const h of hosts) if (priorities.has(h.spec.priority)) out.add(h);
-  return out.size >= hosts.length ? previous : out;
+  if (!policy?.avoidPreviousHosts || tried.size === 0) return undefined;
+  return tried;
+}
+
+/**
+ * Envoy's PreviousPrioritiesRetryPriority (Istio's retryRemoteLocalities, update_frequency 2):
+ * the priorities the next attempt avoids. Every `updateFrequency` attempts, the priorities of
+ * the hosts attempted so far are excluded (and stay so); until the first update the original
+ * priority load holds — with Istio's 2, the first retry stays in the local priority and the
+ * second goes to the next one. When the exclusions would leave no priority, they are cleared
+ * and the original load holds again. `excluded` carries the state across attempts.
+ */
+export function retryPriorities(
+  hosts: readonly Host[],
+  policy: RetryPolicy | undefined,
+  attempted: readonly Host[],
+  excluded: Set<number>,
+): ReadonlySet<number> | undefined {
+  const frequency = policy?.previousPriorities?.updateFrequency;
+  if (!frequency) return undefined;
+  const n = attempted.length;
+  if (n < frequency) return undefined;
+  if (n % frequency === 0) {
+    for (const h of attempted) excluded.add(h.spec.priority);
+    if (hosts.every((h) => excluded.has(h.spec.priority))) excluded.clear();
+  }
+  return excluded.size ? excluded : undefined;
 }

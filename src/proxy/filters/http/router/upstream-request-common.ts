@@ -5,8 +5,7 @@ import type { ServerResponse } from 'node:http';
 import type { Http2ServerResponse } from 'node:http2';
 import type { Readable } from 'node:stream';
 import type { HttpStream } from '../../../http/stream.js';
-import type { ProxyError } from '../../../errors.js';
-import { connectFailure, connectionTermination } from '../../../errors.js';
+import { ProxyError, connectFailure, connectionTermination } from '../../../errors.js';
 import type { Cluster } from '../../../upstream/cluster.js';
 import type { Host } from '../../../upstream/host.js';
 
@@ -49,6 +48,8 @@ export class TimeoutError extends Error {
 
 /** Maps connection-level failures onto Envoy's reset reasons. */
 export function classifyUpstreamError(err: Error & { code?: string }): ProxyError {
+  // The connection pool's own verdicts (overflow) are already ProxyErrors.
+  if (err instanceof ProxyError) return err;
   switch (err.code) {
     case 'ECONNREFUSED':
     case 'ENOTFOUND':
@@ -91,6 +92,8 @@ export function writeResponseHead(
   stream.responseStarted = true;
   if (endStream && isHttp2Downstream(stream)) {
     const h2res = res as unknown as Http2ServerResponse;
+    // The client reset the stream before its close was handled: respond() would throw.
+    if (h2res.stream.destroyed) return;
     const out: Record<string, string | string[] | number> = { ':status': status };
     for (let i = 0; i < headers.length; i += 2) {
       const name = (headers[i] ?? '').toLowerCase();
@@ -109,6 +112,23 @@ export function writeResponseHead(
   }
   res.writeHead(status, headers);
   if (endStream) res.end();
+}
+
+/**
+ * Ends the downstream response with the upstream's trailers, through the stream's body
+ * transform when a filter set one (its last bytes, the trailers it leaves).
+ */
+export function endStreamResponse(
+  stream: HttpStream,
+  trailers: Readonly<Record<string, string | string[] | undefined>> | undefined,
+): void {
+  const transform = stream.bodyTransform;
+  if (transform?.responseEnd) {
+    const last = transform.responseEnd(trailers);
+    if (last.data?.length) stream.res.write(last.data);
+    trailers = last.trailers;
+  }
+  endResponse(stream.res, isHttp2Downstream(stream), trailers);
 }
 
 /** Ends the downstream response with the upstream's trailers (HTTP/2, or chunked HTTP/1.1). */

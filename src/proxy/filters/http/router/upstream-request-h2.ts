@@ -4,8 +4,8 @@
 import http2 from 'node:http2';
 import type { IncomingHttpHeaders } from 'node:http2';
 import type { HttpStream } from '../../../http/stream.js';
-import type { ProxyError } from '../../../errors.js';
 import {
+  ProxyError,
   connectionTermination,
   refusedStream,
   remoteReset,
@@ -14,8 +14,7 @@ import {
 import type { AttemptOptions, AttemptResult } from './upstream-request-common.js';
 import {
   HOP_BY_HOP,
-  endResponse,
-  isHttp2Downstream,
+  endStreamResponse,
   markResetAfterStart,
   writeResponseHead,
 } from './upstream-request-common.js';
@@ -45,16 +44,20 @@ export function toHttp2Request(
     ':authority': o.headers[1] ?? '',
   };
   const h = o.headers;
+  let te = Array.isArray(downstreamTe) ? downstreamTe.join(',') : (downstreamTe ?? '');
   for (let i = 2; i < h.length; i += 2) {
     const name = (h[i] ?? '').toLowerCase();
-    if (CONNECTION_SPECIFIC.has(name) || name.startsWith(':')) continue;
+    if (CONNECTION_SPECIFIC.has(name) || name.startsWith(':')) {
+      // A filter may ask for `te: trailers` (grpc_web, for a gRPC upstream).
+      if (name === 'te') te += `,${h[i + 1] ?? ''}`;
+      continue;
+    }
     const value = h[i + 1] ?? '';
     const prior = out[name];
     out[name] =
       prior === undefined ? value : Array.isArray(prior) ? [...prior, value] : [prior, value];
   }
   // `te: trailers` is the one TE HTTP/2 allows, and gRPC servers expect it.
-  const te = Array.isArray(downstreamTe) ? downstreamTe.join(',') : (downstreamTe ?? '');
   if (/(^|,)\s*trailers\s*(,|$)/i.test(te)) out['te'] = 'trailers';
   return out;
 }
@@ -71,15 +74,18 @@ function responseHeaders(headers: IncomingHttpHeaders): string[] {
 
 export function attemptHttp2(stream: HttpStream, o: AttemptOptions): Promise<AttemptResult> {
   const { res, req } = stream;
-  const downstreamH2 = isHttp2Downstream(stream);
+  const transform = stream.bodyTransform;
   return new Promise<AttemptResult>((resolve, reject) => {
     let settled = false;
     let timer: NodeJS.Timeout | undefined;
     let upstream: http2.ClientHttp2Stream | undefined;
     let trailers: IncomingHttpHeaders | undefined;
+    // Counted against the cluster's circuit breakers while the stream is open (T1).
+    let counted = false;
     const finish = (fn: () => void) => {
       if (settled) return;
       settled = true;
+      if (counted) o.cluster.streamEnded(o.host);
       if (timer) clearTimeout(timer);
       stream.abortUpstream = undefined;
       fn();
@@ -102,6 +108,9 @@ export function attemptHttp2(stream: HttpStream, o: AttemptOptions): Promise<Att
     o.cluster.h2.session(o.host).then(
       (session) => {
         if (settled) return;
+        const overflow = o.cluster.streamStarted(o.host);
+        if (overflow) return fail(overflow);
+        counted = true;
         const body = o.body ?? (stream.hasBody ? req : undefined);
         let s: http2.ClientHttp2Stream;
         try {
@@ -124,6 +133,13 @@ export function attemptHttp2(stream: HttpStream, o: AttemptOptions): Promise<Att
             s.sendTrailers(t);
           });
           body.pipe(s);
+          // A body a filter rewrites may fail (malformed): answered as the filter says.
+          if (body !== req) {
+            const failed = (e: unknown) =>
+              fail(e instanceof ProxyError ? e : connectionTermination());
+            if (body.errored) failed(body.errored);
+            else body.once('error', failed);
+          }
         }
         s.on('response', (headers, flags) => {
           if (settled) return;
@@ -144,7 +160,9 @@ export function attemptHttp2(stream: HttpStream, o: AttemptOptions): Promise<Att
           if (endStream) finish(() => resolve({ kind: 'done', status }));
         });
         s.on('data', (chunk: Buffer) => {
-          if (!res.write(chunk)) {
+          // A filter's body transform (grpc_web) may rewrite or hold back the bytes.
+          const out = transform?.responseData ? transform.responseData(chunk) : chunk;
+          if (out.length && !res.write(out)) {
             s.pause();
             res.once('drain', () => s.resume());
           }
@@ -154,7 +172,7 @@ export function attemptHttp2(stream: HttpStream, o: AttemptOptions): Promise<Att
         });
         s.on('end', () => {
           if (settled || !stream.responseStarted) return;
-          endResponse(res, downstreamH2, trailers);
+          endStreamResponse(stream, trailers);
           finish(() => resolve({ kind: 'done', status: res.statusCode }));
         });
         s.on('error', () => undefined);

@@ -87,7 +87,11 @@ async function terminateConnect(
   stream.abortUpstream = () => {
     aborted = true;
   };
-  const upstream = await connectTcp(o.host, o.cluster.config.connectTimeoutMs);
+  const upstream = await connectTcp(
+    o.host,
+    o.cluster.config.connectTimeoutMs,
+    o.cluster.config.tcpKeepalive,
+  );
   stream.abortUpstream = undefined;
   if (aborted || u.socket.destroyed) {
     upstream.destroy();
@@ -161,7 +165,7 @@ function upgradeUpstream(
     };
     stream.abortUpstream = () => fail(connectionTermination());
     if (o.timeoutMs > 0) timer = setTimeout(() => fail(upstreamTimeout()), o.timeoutMs);
-    connectTcp(o.host, o.cluster.config.connectTimeoutMs).then(
+    connectTcp(o.host, o.cluster.config.connectTimeoutMs, o.cluster.config.tcpKeepalive).then(
       (socket) => {
         if (settled) {
           socket.destroy();

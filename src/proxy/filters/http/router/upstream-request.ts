@@ -12,7 +12,7 @@ import {
   HOP_BY_HOP,
   TimeoutError,
   classifyUpstreamError,
-  endResponse,
+  endStreamResponse,
   isHttp2Downstream,
   markResetAfterStart,
 } from './upstream-request-common.js';
@@ -56,6 +56,7 @@ function attemptHttp1(
   o: AttemptOptions,
 ): Promise<AttemptResult> {
   const { res, req } = stream;
+  const transform = stream.bodyTransform;
   return new Promise<AttemptResult>((resolve, reject) => {
     let abort: ((err?: Error) => void) | undefined;
     let settled = false;
@@ -101,7 +102,9 @@ function attemptHttp1(
         return true;
       },
       onData(chunk) {
-        if (res.write(chunk)) return true;
+        // A filter's body transform (grpc_web) may rewrite or hold back the bytes.
+        const out = transform?.responseData ? transform.responseData(chunk) : chunk;
+        if (out.length === 0 || res.write(out)) return true;
         res.once('drain', onDrain);
         return false;
       },
@@ -113,7 +116,7 @@ function attemptHttp1(
           for (let i = 0; i < raw.length; i += 2)
             t[String(raw[i]).toLowerCase()] = String(raw[i + 1]);
         }
-        endResponse(res, isHttp2Downstream(stream), t);
+        endStreamResponse(stream, t);
         finish(() => resolve({ kind: 'done', status: res.statusCode }));
       },
       onError(err: Error & { code?: string }) {

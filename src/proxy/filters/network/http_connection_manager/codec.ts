@@ -93,6 +93,12 @@ export class HttpCodec implements NetworkFilter {
       this.h2.emit('connection', socket);
       return;
     }
+    // Over TLS, ALPN already said which (node:http2 must not find the preface peeked back).
+    const alpn = (socket as Socket & { alpnProtocol?: string | false }).alpnProtocol;
+    if (alpn === 'h2' || alpn === 'http/1.1') {
+      (alpn === 'h2' ? this.h2 : this.h1).emit('connection', socket);
+      return;
+    }
     peek(socket, prefaceDecided, IDLE_TIMEOUT_MS).then(
       (data) => {
         if (socket.destroyed) return;
@@ -166,10 +172,19 @@ export function fallbackAuthority(req: IncomingMessage): string | undefined {
   return req.httpVersionMajor === 2 ? undefined : connectionInfo(req.socket)?.tunnelAuthority;
 }
 
-/** HTTP/2 carries the scheme in `:scheme`; HTTP/1.1 origin-form requests do not. */
+/**
+ * HTTP/2 carries the scheme in `:scheme`; an HTTP/1.1 origin-form request has the scheme of its
+ * connection (https over TLS).
+ */
 export function requestScheme(req: IncomingMessage): string {
   const pseudo = req.headers[':scheme'];
-  return typeof pseudo === 'string' && pseudo ? pseudo : 'http';
+  if (typeof pseudo === 'string' && pseudo) return pseudo;
+  return connectionScheme(req);
+}
+
+/** `https` when the request came over TLS, else `http` (Envoy's x-forwarded-proto default). */
+export function connectionScheme(req: IncomingMessage): string {
+  return (req.socket as { encrypted?: boolean } | null)?.encrypted ? 'https' : 'http';
 }
 
 /** What routing sees of a CONNECT: its authority, no path (only connect_matcher routes match). */

@@ -4,12 +4,15 @@ import type { CodecOptions } from './codec-config.js';
 import { compileCodecOptions } from './codec-config.js';
 import { ConfigError, inField } from '../../../config-error.js';
 import { RouteTable } from '../../../routes/route-table.js';
-import type { HttpFilterFactory } from '../../http/types.js';
+import type { HttpStream } from '../../../http/stream.js';
+import type { HttpFilter, HttpFilterFactory } from '../../http/types.js';
 import type { FilterContext } from '../../http/filter-stats.js';
 import { CORS_TYPE } from '../../http/cors/config.js';
 import { makeCorsFilter } from '../../http/cors/filter.js';
 import { FAULT_TYPE } from '../../http/fault/config.js';
 import { makeFaultFilter } from '../../http/fault/filter.js';
+import { GRPC_WEB_TYPE, makeGrpcWebFilter } from '../../http/grpc_web/filter.js';
+import { DISABLED, perFilterConfig } from '../../http/per-route.js';
 import type { RouterConfig } from '../../http/router/config.js';
 import { compileRouterConfig } from '../../http/router/config.js';
 import { messageNameOf } from '../../../../xds/types.js';
@@ -42,7 +45,34 @@ const HTTP_FILTERS: Readonly<
 > = {
   [FAULT_TYPE]: makeFaultFilter,
   [CORS_TYPE]: makeCorsFilter,
+  [GRPC_WEB_TYPE]: makeGrpcWebFilter,
 };
+
+/**
+ * HttpFilter.disabled: the filter runs only on routes whose typed_per_filter_config names it
+ * (a FilterConfig that does not disable it), as Envoy enables a disabled-by-default filter.
+ */
+function enabledPerRoute(factory: HttpFilterFactory): HttpFilterFactory {
+  const { name, filter: inner } = factory;
+  const enabled = (stream: HttpStream): boolean => {
+    const c = perFilterConfig(stream, name);
+    return c !== undefined && c !== DISABLED;
+  };
+  const filter: HttpFilter = {
+    ...(inner.stats ? { stats: inner.stats } : {}),
+    ...(inner.onRequest
+      ? { onRequest: (stream) => (enabled(stream) ? inner.onRequest?.(stream) : undefined) }
+      : {}),
+    ...(inner.onResponseHeaders
+      ? {
+          onResponseHeaders: (stream, status, headers) => {
+            if (enabled(stream)) inner.onResponseHeaders?.(stream, status, headers);
+          },
+        }
+      : {}),
+  };
+  return { ...factory, filter };
+}
 
 function compileHttpFilters(
   list: Obj[],
@@ -68,7 +98,8 @@ function compileHttpFilters(
         );
       }
       const ctx: FilterContext = { name: String(f['name'] ?? ''), statPrefix };
-      filters.push(inField('typed_config', () => make(typed, ctx)));
+      const factory = inField('typed_config', () => make(typed, ctx));
+      filters.push(f['disabled'] === true ? enabledPerRoute(factory) : factory);
     }),
   );
   if (!router)

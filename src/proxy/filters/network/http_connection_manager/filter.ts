@@ -14,7 +14,7 @@ import { Router } from '../../http/router/filter.js';
 import { finalizeRouteResponse } from '../../http/router/headers.js';
 import type { HttpFilter, LocalReply } from '../../http/types.js';
 import type { HcmConfig } from './config.js';
-import { connectView, fallbackAuthority, requestScheme } from './codec.js';
+import { connectView, connectionScheme, fallbackAuthority, requestScheme } from './codec.js';
 import { normalizePath, parseRequestTarget } from './path.js';
 import type { ListenerStats } from '../../../listeners/listener-stats.js';
 
@@ -83,7 +83,7 @@ export class HttpConnectionManager {
     const added: [string, string][] = [];
     if (this.config.generateRequestId && !req.headers['x-request-id'])
       added.push(['x-request-id', randomUUID()]);
-    if (!req.headers['x-forwarded-proto']) added.push(['x-forwarded-proto', 'http']);
+    if (!req.headers['x-forwarded-proto']) added.push(['x-forwarded-proto', connectionScheme(req)]);
     if (this.config.useRemoteAddress) {
       const remote = req.socket.remoteAddress ?? '';
       const prior = req.headers['x-forwarded-for'];

@@ -3,9 +3,19 @@
 import net from 'node:net';
 import type { ProxyError } from '../../../errors.js';
 import { connectFailure } from '../../../errors.js';
+import type { TcpKeepalive } from '../../../upstream/cluster-config.js';
 import type { Host } from '../../../upstream/host.js';
 
-export function connectTcp(host: Host, timeoutMs: number): Promise<net.Socket> {
+/**
+ * `keepalive` (the cluster's upstream_connection_options.tcp_keepalive): SO_KEEPALIVE with its
+ * keepalive_time. Node sets only the idle time; keepalive_interval and keepalive_probes stay the
+ * kernel's (libuv has no TCP_KEEPINTVL / TCP_KEEPCNT), which config validation warns about.
+ */
+export function connectTcp(
+  host: Host,
+  timeoutMs: number,
+  keepalive?: TcpKeepalive,
+): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     // allowHalfOpen: a FIN from the upstream must not end our writing side (tcp_proxy passes
     // half-closes on rather than closing both directions).
@@ -14,6 +24,9 @@ export function connectTcp(host: Host, timeoutMs: number): Promise<net.Socket> {
       port: host.port,
       allowHalfOpen: true,
       noDelay: true,
+      ...(keepalive
+        ? { keepAlive: true, keepAliveInitialDelay: Math.max(0, keepalive.timeS) * 1000 }
+        : {}),
     });
     let timer: NodeJS.Timeout | undefined;
     const fail = (err: ProxyError) => {

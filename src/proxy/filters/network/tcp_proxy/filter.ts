@@ -83,7 +83,11 @@ export class TcpProxyFilter implements NetworkFilter {
         return;
       }
       try {
-        const upstream = await connectTcp(host, cluster.config.connectTimeoutMs);
+        const upstream = await connectTcp(
+          host,
+          cluster.config.connectTimeoutMs,
+          cluster.config.tcpKeepalive,
+        );
         splice(socket, upstream, session, {
           idleTimeoutMs: this.config.idleTimeoutMs,
           maxDurationMs: this.config.maxDownstreamConnectionDurationMs,
