@@ -9,6 +9,7 @@ import type {
   ServiceSpec,
   SecretSpec,
   SidecarSpec,
+  TelemetrySpec,
   VirtualServiceSpec,
   WorkloadEntrySpec,
 } from '../../config/kinds.js';
@@ -23,6 +24,8 @@ import { meshConfigIn } from './mesh-config.js';
 import type { MeshEndpoint, MeshService } from './service.js';
 import { labelsMatch } from './service.js';
 import type { SidecarScope } from './sidecar-scope.js';
+import type { TelemetryChain, TelemetryProxy } from './telemetry.js';
+import { telemetryChain } from './telemetry.js';
 import { buildSidecarScope, sidecarFor } from './sidecar-scope.js';
 import type { BoundVirtualService } from './virtual-services.js';
 import { MESH_GATEWAY, bindVirtualService, virtualServicesSeenBy } from './virtual-services.js';
@@ -53,6 +56,7 @@ interface Indexes {
   readonly sidecars: readonly ConfigResource<SidecarSpec>[];
   readonly gateways: readonly ConfigResource<GatewaySpec>[];
   readonly instances: readonly WorkloadInstance[];
+  readonly telemetries: readonly ConfigResource<TelemetrySpec>[];
   /** Kubernetes Secrets by `namespace/name` (Gateway credentialName). */
   readonly secrets: ReadonlyMap<string, ConfigResource<SecretSpec>>;
   /** Sidecar scopes by `namespace|sidecar`, computed on first use (Istio computes them per push). */
@@ -152,6 +156,7 @@ export class MeshModel {
       ),
       sidecars: ofKind<SidecarSpec>(resources, 'Sidecar'),
       gateways: ofKind<GatewaySpec>(resources, 'Gateway'),
+      telemetries: ofKind<TelemetrySpec>(resources, 'Telemetry'),
       instances,
       secrets: new Map(
         ofKind<SecretSpec>(resources, 'Secret').map((r) => [
@@ -185,6 +190,11 @@ export class MeshModel {
       outboundTrafficPolicy: { mode: scope.outboundTrafficPolicy.mode },
     };
     return new MeshModel(meshConfig, this.ix, { proxy, services: scope.services, scope });
+  }
+
+  /** The Telemetry resources that apply to a proxy: mesh, namespace and workload level. */
+  telemetryFor(proxy: TelemetryProxy): TelemetryChain {
+    return telemetryChain(this.ix.telemetries, proxy, this.meshConfig.rootNamespace);
   }
 
   /** The Sidecar scope in force for this view's proxy (sidecars only). */
