@@ -72,6 +72,8 @@ program
   .requiredOption('--xds <host:port>', "the control plane's xDS address")
   .option('--admin-port <port>', 'admin HTTP port', '15000')
   .option('--outbound-port <port>', 'the HTTP proxy listener for the app (sidecars)')
+  .option('--status-port <port>', 'merged metrics (/stats/prometheus) port, as Istio 15020')
+  .option('--app-metrics <url>', "the app's metrics URL, merged into --status-port's")
   .option('--inbound <c:name:listen:app>', 'an inbound port (repeatable)', collect, [])
   .option('--ready-file <file>', 'written once the admin port listens')
   .option('--ip <address>', 'address the proxy binds', '127.0.0.1')

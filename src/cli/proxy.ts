@@ -16,6 +16,8 @@ export interface ProxyFlags {
   labels?: string;
   xds: string;
   adminPort: string;
+  statusPort?: string;
+  appMetrics?: string;
   outboundPort?: string;
   inbound: string[];
   readyFile?: string;
@@ -38,6 +40,18 @@ export function parseInbound(value: string): InboundPort {
     listenPort: parsePort(listenPort, '--inbound', false),
     appPort: parsePort(appPort, '--inbound', false),
   };
+}
+
+/** `--app-metrics`: an http URL (the app's metrics, merged into the status port's). */
+function appMetricsUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new UsageError(`--app-metrics: ${JSON.stringify(value)} is not a URL`);
+  }
+  if (url.protocol !== 'http:') throw new UsageError(`--app-metrics: ${value} is not http://`);
+  return url.href;
 }
 
 export function proxyOptions(flags: ProxyFlags): ProxyOptions {
@@ -66,6 +80,8 @@ export function proxyOptions(flags: ProxyFlags): ProxyOptions {
     xdsAddress: parseHostPort(flags.xds, '--xds'),
     adminPort: parsePort(flags.adminPort, '--admin-port'),
     adminBind: flags.ip,
+    ...(flags.statusPort ? { statusPort: parsePort(flags.statusPort, '--status-port') } : {}),
+    ...(flags.appMetrics ? { appMetricsUrl: appMetricsUrl(flags.appMetrics) } : {}),
     ...(flags.readyFile ? { readyFile: path.resolve(flags.readyFile) } : {}),
   };
 }

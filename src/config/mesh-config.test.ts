@@ -71,18 +71,21 @@ describe('reading a MeshConfig', () => {
   test('fields skiff does not apply yet are warned about; unknown ones are ignored with a warning', () => {
     const { lines } = read({
       enableTracing: true,
-      accessLogFile: '/dev/stdout',
+      disableEnvoyListenerLog: true,
       defaultConfig: { holdApplicationUntilProxyStarts: true, proxyMetadata: { A: 'b' }, bogus: 1 },
-      extensionProviders: [{ name: 'otel', opentelemetry: { service: 'x', port: 4317 } }],
+      extensionProviders: [
+        { name: 'otel', opentelemetry: { service: 'x', port: 4317 } },
+        { name: 'sd', stackdriver: {} },
+      ],
       someFutureField: 1,
     });
     assert.deepEqual(lines, [
-      'warning enableTracing: not applied by skiff yet',
-      'warning accessLogFile: not applied by skiff yet',
+      'warning disableEnvoyListenerLog: not applied by skiff yet',
       'warning defaultConfig.holdApplicationUntilProxyStarts: not applied by skiff yet',
       'warning defaultConfig.proxyMetadata: not applied by skiff yet',
       'warning defaultConfig.bogus: unknown ProxyConfig field: ignored, as istiod ignores it',
-      'warning extensionProviders: not applied by skiff yet',
+      // Only the provider kinds skiff does not use: OpenTelemetry tracing is applied.
+      'warning extensionProviders[1].stackdriver: not applied by skiff yet',
       'warning someFutureField: unknown MeshConfig field: ignored, as istiod ignores it',
     ]);
   });
@@ -98,8 +101,8 @@ describe('reading a MeshConfig', () => {
     assert.deepEqual(lines, [
       'error extensionProviders[1].name: duplicate provider name "a"',
       'error extensionProviders[1]: provider "a" must set exactly one provider kind (found 2)',
+      'warning extensionProviders[1].envoyOtelAls: not applied by skiff yet',
       'error extensionProviders[2]: a provider needs a name',
-      'warning extensionProviders: not applied by skiff yet',
     ]);
   });
 });
@@ -146,13 +149,13 @@ describe('where the mesh config comes from', () => {
           rootNamespace: istio-system
           outboundTrafficPolicy:
             mode: BLOCK
-          accessLogFile: /dev/stdout
+          accessLogEncoding: XML
     `;
     const { resources, problems } = parseConfigText(text, 'istio.yaml');
     assert.deepEqual(problems.map(formatProblem), [
       'istio.yaml:5: ConfigMap istio-system/istio: data.meshNetworks: warning: not applied by skiff yet',
       'istio.yaml:9: ConfigMap istio-system/istio: data.mesh.outboundTrafficPolicy.mode: mode must be ALLOW_ANY or REGISTRY_ONLY (got "BLOCK")',
-      'istio.yaml:10: ConfigMap istio-system/istio: data.mesh.accessLogFile: warning: not applied by skiff yet',
+      'istio.yaml:10: ConfigMap istio-system/istio: data.mesh.accessLogEncoding: must be TEXT or JSON (got "XML")',
     ]);
     assert.deepEqual(resources, []);
   });

@@ -8,6 +8,7 @@ import type { FieldPath } from './locate.js';
 import { KNOWN_MESH_FIELDS, KNOWN_PROXY_CONFIG_FIELDS } from './mesh-config-fields.js';
 
 export type OutboundTrafficMode = 'ALLOW_ANY' | 'REGISTRY_ONLY';
+export type AccessLogEncoding = 'TEXT' | 'JSON';
 
 /** One of MeshConfig.extensionProviders, as written (`name` plus one provider-kind key). */
 export interface ExtensionProvider {
@@ -35,6 +36,13 @@ export interface MeshConfig {
   /** Telemetry and authorization providers, merged by name over Istio's defaults. */
   readonly extensionProviders: readonly ExtensionProvider[];
   readonly defaultProviders: Readonly<Record<string, unknown>>;
+  /** Tracing on every proxy (Istio's default true); spans go where the Telemetry API says. */
+  readonly enableTracing: boolean;
+  /** Every proxy's access log file ('' = none, Istio's default); `/dev/stdout` is common. */
+  readonly accessLogFile: string;
+  readonly accessLogEncoding: AccessLogEncoding;
+  /** A text format, or (JSON encoding) a JSON map of keys to operators; '' = Istio's default. */
+  readonly accessLogFormat: string;
 }
 
 /** Istio's retryOn when a retry policy names none (pilot's DefaultRetryPolicy). */
@@ -59,6 +67,10 @@ export const DEFAULT_MESH_CONFIG: MeshConfig = Object.freeze<MeshConfig>({
     { name: 'envoy', envoyFileAccessLog: { path: '/dev/stdout' } },
   ],
   defaultProviders: {},
+  enableTracing: true,
+  accessLogFile: '',
+  accessLogEncoding: 'TEXT',
+  accessLogFormat: '',
 });
 
 /** Where a problem with a MeshConfig field is reported; paths are from the MeshConfig's root. */
@@ -131,6 +143,18 @@ function retryPolicyReader(value: unknown, at: FieldPath, sink: MeshConfigSink):
   return { attempts, retryOn: retryOn || DEFAULT_RETRY_ON };
 }
 
+/** ProxyConfig.tracing: `sampling` (percent) and max_path_tag_length apply; tracers are legacy. */
+function tracingProxyConfigCheck(v: unknown, at: FieldPath, sink: MeshConfigSink): void {
+  if (!isObject(v)) return void sink.error(at, 'must be a mapping (sampling, ...)');
+  for (const [k, x] of Object.entries(v)) {
+    if (k === 'sampling') {
+      if (typeof x !== 'number' || x < 0 || x > 100)
+        sink.error([...at, k], 'sampling must be a percentage between 0 and 100');
+    } else if (k !== 'max_path_tag_length' && k !== 'maxPathTagLength')
+      sink.warn([...at, k], `${NOT_APPLIED} (declare tracers in extensionProviders)`);
+  }
+}
+
 function proxyConfigReader(value: unknown, at: FieldPath, sink: MeshConfigSink): unknown {
   if (!isObject(value)) {
     sink.error(at, 'must be a ProxyConfig (a mapping)');
@@ -146,10 +170,19 @@ function proxyConfigReader(value: unknown, at: FieldPath, sink: MeshConfigSink):
       (!isObject(v) || Object.values(v).some((x) => typeof x !== 'string'))
     )
       sink.error([...at, k], 'proxyMetadata must map names to strings');
+    else if (k === 'tracing') tracingProxyConfigCheck(v, [...at, k], sink);
     else sink.warn([...at, k], NOT_APPLIED);
   }
   return { ...value };
 }
+
+/** Provider kinds skiff uses: Prometheus metrics, Zipkin and OpenTelemetry tracing, file logs. */
+const APPLIED_PROVIDER_KINDS: ReadonlySet<string> = new Set([
+  'prometheus',
+  'zipkin',
+  'opentelemetry',
+  'envoyFileAccessLog',
+]);
 
 function providersReader(value: unknown, at: FieldPath, sink: MeshConfigSink): unknown {
   if (!Array.isArray(value)) {
@@ -174,9 +207,26 @@ function providersReader(value: unknown, at: FieldPath, sink: MeshConfigSink): u
         `provider "${name}" must set exactly one provider kind (found ${kinds.length})`,
       );
     out.push({ ...p, name });
+    for (const kind of kinds) {
+      if (!APPLIED_PROVIDER_KINDS.has(kind)) sink.warn([...here, kind], NOT_APPLIED);
+    }
   });
-  sink.warn(at, NOT_APPLIED);
   return out;
+}
+
+/** accessLogFormat: with JSON encoding, a JSON object of strings (Istio falls back to its default). */
+function accessLogFormatReader(v: unknown, at: FieldPath, sink: MeshConfigSink): unknown {
+  const s = stringOf(v, at, sink);
+  if (s === undefined || !s.trim().startsWith('{')) return s;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(s);
+  } catch (e) {
+    sink.warn(at, `looks like JSON but does not parse (${(e as Error).message})`);
+    return s;
+  }
+  if (!isObject(parsed)) sink.warn(at, 'a JSON access log format must be an object');
+  return s;
 }
 
 /**
@@ -227,10 +277,17 @@ const READERS: Readonly<Partial<Record<keyof MeshConfig, FieldReader>>> = {
   defaultDestinationRuleExportTo: exportToReader('DestinationRule'),
   defaultConfig: proxyConfigReader,
   extensionProviders: providersReader,
+  enableTracing: (v, at, sink) =>
+    typeof v === 'boolean' ? v : void sink.error(at, 'must be true or false'),
+  accessLogFile: stringOf,
+  accessLogEncoding: (v, at, sink) => {
+    if (v === 'TEXT' || v === 'JSON') return v;
+    return void sink.error(at, `must be TEXT or JSON (got ${JSON.stringify(v)})`);
+  },
+  accessLogFormat: accessLogFormatReader,
   defaultProviders: (v, at, sink) => {
     if (!isObject(v))
       return void sink.error(at, 'must be a mapping (metrics, tracing, accessLogging)');
-    sink.warn(at, NOT_APPLIED);
     return { ...v };
   },
 };

@@ -5,8 +5,12 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import type { ProxyNode } from '../xds/node.js';
+import { SKIFF_VERSION } from '../xds/node.js';
 import { ApiServer } from './api/http-api.js';
 import { generateResources } from './generate/index.js';
+import { ControlPlaneMetrics } from './metrics/cp-metrics.js';
+import { prometheusConfig } from './metrics/prometheus-config.js';
+import { httpServiceDiscovery } from './metrics/service-discovery.js';
 import { baseMeshConfig } from './mesh-config-source.js';
 import { MeshModel } from './model/mesh-model.js';
 import type { ControlPlaneOptions, ControlPlaneReady } from './options.js';
@@ -64,18 +68,27 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
   ads.on('nack', (e: { proxyId: string; typeUrl: string; message: string }) =>
     log(`NACK from ${e.proxyId} for ${e.typeUrl}: ${e.message}`),
   );
+  const metrics = new ControlPlaneMetrics({
+    version: SKIFF_VERSION,
+    model: {
+      services: () => model.services.size,
+      virtualServices: () => store.resources().filter((r) => r.kind === 'VirtualService').length,
+    },
+  });
+  metrics.attach(ads);
 
   // Changes arrive in bursts (a file save, an instance coming up): rebuild once per burst.
   let pending: NodeJS.Timeout | undefined;
   const reasons = new Set<string>();
   const onChange = (reason: string) => {
     reasons.add(reason);
+    metrics.configChanged(reason);
     pending ??= setTimeout(() => {
       pending = undefined;
       const why = [...reasons].join(', ');
       reasons.clear();
       model = buildModel();
-      ads.push(why);
+      metrics.pushRound(() => ads.push(why));
     }, 10);
   };
   store.on('change', onChange);
@@ -90,6 +103,14 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
     log,
     meshConfig: () => model.meshConfig,
     instancesGeneration: () => instancesGeneration,
+    metrics: () => metrics.render(),
+    serviceDiscovery: () =>
+      httpServiceDiscovery({ stateDir: opts.stateDir, httpAddress: scrapeAddress(), log }),
+    prometheusConfig: (scrapeInterval) =>
+      prometheusConfig({
+        controlPlane: scrapeAddress(),
+        ...(scrapeInterval ? { scrapeInterval } : {}),
+      }),
     configDump: (proxyId) => {
       const proxy = ads.status().find((p) => p.id === proxyId);
       if (!proxy) return undefined;
@@ -99,7 +120,9 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
       );
     },
   });
-  const httpAddress = await api.listen(opts.httpPort, opts.bind);
+  const httpAddress: string = await api.listen(opts.httpPort, opts.bind);
+  // Where Prometheus reaches /metrics: a wildcard bind is scraped on loopback.
+  const scrapeAddress = (): string => httpAddress.replace(/^(0\.0\.0\.0|::)(?=:\d+$)/, '127.0.0.1');
   const ready: ControlPlaneReady = {
     pid: process.pid,
     grpcAddress: `${opts.bind}:${grpcPort}`,

@@ -139,6 +139,7 @@ export function proxyArgs(
     ...(labels ? ['--labels', labels] : []),
     ...['--xds', `${LOOPBACK}:${plan.grpcPort}`],
     ...['--admin-port', String(p.adminPort)],
+    ...['--status-port', String(p.statusPort)],
     ...['--ip', LOOPBACK],
     ...['--ready-file', readyFile],
   ];
@@ -156,5 +157,6 @@ export function sidecarArgs(inst: InstancePlan, plan: MeshPlan, readyFile: strin
     args.push('--inbound', `${p.containerPort}:${p.name}:${p.listenPort}:${p.appPort}`);
   }
   args.push('--outbound-port', String(inst.outboundPort));
+  if (inst.appMetricsUrl) args.push('--app-metrics', inst.appMetricsUrl);
   return args;
 }

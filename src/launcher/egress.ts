@@ -32,7 +32,12 @@ export async function planEgress(
   const mapped: { port: number; hostPort: number }[] = [];
   for (const port of serverPorts) mapped.push({ port, hostPort: await ports.allocate() });
   const { serviceName: _, ...identity } = EGRESS;
-  return { ...identity, adminPort: await ports.allocate(), ports: mapped };
+  return {
+    ...identity,
+    adminPort: await ports.allocate(),
+    statusPort: await ports.allocate(),
+    ports: mapped,
+  };
 }
 
 interface ServerInfo {

@@ -8,7 +8,8 @@ export type LauncherErrorCode =
   | 'ERR_PORT_IN_USE'
   | 'ERR_NO_FREE_PORT'
   | 'ERR_START_TIMEOUT'
-  | 'ERR_BAD_RECORD';
+  | 'ERR_BAD_RECORD'
+  | 'ERR_BAD_ANNOTATION';
 
 export class LauncherError extends Error {
   constructor(

@@ -19,6 +19,8 @@ export interface InstanceRecord {
   readonly outboundPort: number;
   /** The sidecar's admin port. */
   readonly adminPort: number;
+  /** The sidecar's merged metrics endpoint (Istio's 15020 /stats/prometheus). */
+  readonly statusPort?: number;
   /** Group leaders (the app's is its orphan guard); refreshed when a process restarts. */
   readonly appPid?: number;
   readonly sidecarPid?: number;
@@ -30,6 +32,8 @@ export interface GatewayRecord {
   readonly name: string;
   readonly namespace: string;
   readonly adminPort: number;
+  /** The merged metrics endpoint (Istio's 15020 /stats/prometheus). */
+  readonly statusPort?: number;
   readonly pid?: number;
   readonly log: string;
   /** Gateway server port → host port the router listens on. */

@@ -42,6 +42,7 @@ import { planMesh } from './plan.js';
 import { PortAllocator, type PortAllocatorOptions } from './ports.js';
 import { httpBase, httpJson, httpOk } from './probes.js';
 import { SupervisedProcess, type ProcessSpec } from './process.js';
+import { proxyTarget, writeScrapeTargets } from './scrape.js';
 import { StateLock } from './state-lock.js';
 import { waitFor } from './wait.js';
 
@@ -246,6 +247,7 @@ class MeshRun implements Mesh {
         ports: r.plan.ports,
         outboundPort: r.plan.outboundPort,
         adminPort: r.plan.adminPort,
+        statusPort: r.plan.statusPort,
         ...(r.app.pid !== undefined ? { appPid: r.app.pid } : {}),
         ...(r.sidecar.pid !== undefined ? { sidecarPid: r.sidecar.pid } : {}),
         appLog: r.app.spec.logFile,
@@ -255,6 +257,7 @@ class MeshRun implements Mesh {
         name: plan.gateway.name,
         namespace: plan.gateway.namespace,
         adminPort: plan.gateway.adminPort,
+        statusPort: plan.gateway.statusPort,
         ...pid(plan.gateway.name),
         log: this.logFile(plan.gateway.name),
         ports: plan.gateway.ports,
@@ -266,6 +269,7 @@ class MeshRun implements Mesh {
               name: plan.egress.name,
               namespace: plan.egress.namespace,
               adminPort: plan.egress.adminPort,
+              statusPort: plan.egress.statusPort,
               ...pid(plan.egress.name),
               log: this.logFile(plan.egress.name),
               ports: plan.egress.ports,
@@ -283,6 +287,7 @@ class MeshRun implements Mesh {
     rmSync(path.join(stateDir, 'control-plane.json'), { force: true });
     for (const inst of this.plan.instances) this.runners.push(this.instanceRunner(inst));
     this.writeInstances(); // all unready: the control plane starts with no endpoints
+    this.writeScrapeTargets();
     await this.startControlPlane();
     const gw = this.plan.gateway.name;
     this.supervise(this.skiffChild(gw, routerArgs(this.plan, this.readyFile(gw)))).start();
@@ -369,6 +374,17 @@ class MeshRun implements Mesh {
     if (egress) instances.push(egressInstance(egress, this.init.resources, this.egressReady));
     const file: InstancesFile = { instances, generation: ++this.instancesGeneration };
     writeJsonAtomic(this.init.paths.instancesFile, file);
+  }
+
+  /** What the control plane's Prometheus service discovery lists: every proxy's merged endpoint. */
+  private writeScrapeTargets(): void {
+    const { plan } = this;
+    const proxies = [
+      ...plan.instances.filter((i) => i.scrape),
+      plan.gateway,
+      ...(plan.egress ? [plan.egress] : []),
+    ];
+    writeScrapeTargets(this.init.paths.stateDir, proxies.map(proxyTarget));
   }
 
   /** The egress gateway: a router announcing its server ports as its Service's target ports. */

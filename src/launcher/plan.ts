@@ -6,6 +6,7 @@ import type { InboundPort } from '../xds/node.js';
 import { planEgress } from './egress.js';
 import { gatewayServerPorts, hostPortFor, INGRESS } from './gateway.js';
 import type { PortAllocator } from './ports.js';
+import { scrapePlan } from './scrape.js';
 
 /** The fields of skiff's Workload spec the launcher reads (validated by src/config). */
 export interface WorkloadSpec {
@@ -26,6 +27,12 @@ export interface InstancePlan {
   readonly ports: readonly InboundPort[];
   readonly outboundPort: number;
   readonly adminPort: number;
+  /** The sidecar's merged metrics endpoint (Istio's 15020). */
+  readonly statusPort: number;
+  /** False when the Workload opted out of scraping (`prometheus.io/scrape: "false"`). */
+  readonly scrape: boolean;
+  /** The app's metrics, merged into the status port's (`prometheus.io/*` annotations). */
+  readonly appMetricsUrl?: string;
   readonly command: readonly string[];
   /** The folder of the manifest that declared the Workload: commands run from there. */
   readonly cwd: string;
@@ -39,6 +46,8 @@ export interface GatewayPlan {
   readonly serviceAccount: string;
   readonly labels: Readonly<Record<string, string>>;
   readonly adminPort: number;
+  /** The merged metrics endpoint (Istio's 15020). */
+  readonly statusPort: number;
   readonly ports: readonly { readonly port: number; readonly hostPort: number }[];
 }
 
@@ -93,6 +102,11 @@ export async function planMesh(
           listenPort: await ports.allocate(),
         });
       }
+      const scrape = scrapePlan(
+        `${r.metadata.namespace}/${r.metadata.name}`,
+        r.metadata.annotations ?? {},
+        inbound,
+      );
       instances.push({
         name: `${r.metadata.name}-${i}`,
         namespace: r.metadata.namespace,
@@ -102,6 +116,8 @@ export async function planMesh(
         ports: inbound,
         outboundPort: await ports.allocate(),
         adminPort: await ports.allocate(),
+        statusPort: await ports.allocate(),
+        ...scrape,
         command: [...spec.command],
         cwd: path.dirname(path.resolve(opts.baseDir, r.source.file)),
         env: { ...spec.env },
@@ -112,7 +128,12 @@ export async function planMesh(
     grpcPort,
     httpPort,
     instances,
-    gateway: { ...INGRESS, adminPort: await ports.allocate(), ports: gatewayPorts },
+    gateway: {
+      ...INGRESS,
+      adminPort: await ports.allocate(),
+      statusPort: await ports.allocate(),
+      ports: gatewayPorts,
+    },
     ...(egress ? { egress } : {}),
   };
 }

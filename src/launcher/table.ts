@@ -59,6 +59,7 @@ export function renderMeshSummary(record: MeshRecord, meshFile: string, cwd: str
   }
   lines.push(
     `Control plane: xDS ${record.controlPlane.grpcAddress}, HTTP ${record.controlPlane.httpAddress}`,
+    `Prometheus: curl -s http://${record.controlPlane.httpAddress}/prometheus/config > prometheus.yml`,
     `Logs: ${rel(path.join(record.stateDir, 'logs'))}${path.sep}`,
     `Mesh: ${rel(meshFile)}`,
   );

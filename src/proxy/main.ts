@@ -4,11 +4,14 @@
 import { writeFile, rename } from 'node:fs/promises';
 import { toEnvoyNode } from '../xds/node.js';
 import { AdminServer } from './admin/admin-server.js';
+import { MergedMetricsServer } from './admin/merged-metrics.js';
 import { ConfigManager } from './config-manager.js';
 import { ListenerManager } from './listeners/listener-manager.js';
+import { ProxyMetrics } from './telemetry/metrics/proxy-metrics.js';
 import type { ProxyOptions } from './options.js';
 import { RouteStore } from './routes/route-store.js';
 import { ClusterManager } from './upstream/cluster-manager.js';
+import { closeAccessLogWriters } from './telemetry/access-log/writer.js';
 import { XdsClient } from './xds-client/xds-client.js';
 
 export interface RunningProxy {
@@ -28,7 +31,10 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     opts.log ?? ((line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`));
   const clusters = new ClusterManager();
   const routes = new RouteStore();
-  const listeners = new ListenerManager({ routes, clusters, log });
+  const envoyNode = toEnvoyNode(opts.node);
+  const localNode = { id: envoyNode.id, cluster: envoyNode.cluster };
+  const metrics = new ProxyMetrics(opts.node.id, opts.node);
+  const listeners = new ListenerManager({ routes, clusters, log, localNode, metrics });
   // The two refer to each other: updates flow in through the client, subscriptions flow back.
   const config: ConfigManager = new ConfigManager({
     clusters,
@@ -52,9 +58,20 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     listeners,
     xds,
     nodeId: opts.node.id,
+    metrics,
     quit: () => quit(),
   });
   const adminAddress = await admin.listen(opts.adminPort, opts.adminBind);
+  const merged =
+    opts.statusPort === undefined
+      ? undefined
+      : new MergedMetricsServer({
+          proxyUrl: `http://${adminAddress}/stats/prometheus`,
+          readyUrl: `http://${adminAddress}/ready`,
+          ...(opts.appMetricsUrl ? { appUrl: opts.appMetricsUrl } : {}),
+          log,
+        });
+  await merged?.listen(opts.statusPort ?? 0, opts.adminBind);
   xds.start();
   if (opts.readyFile) {
     const tmp = `${opts.readyFile}.${process.pid}.tmp`;
@@ -73,6 +90,8 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
         await listeners.close(DRAIN_MS);
         await clusters.close();
         await admin.close();
+        await merged?.close();
+        await closeAccessLogWriters(); // what is still buffered reaches the file
       })();
       return closed;
     },

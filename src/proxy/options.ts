@@ -9,6 +9,13 @@ export interface ProxyOptions {
   readonly adminPort: number;
   /** Address the admin server binds. */
   readonly adminBind: string;
+  /**
+   * The merged metrics port (pilot-agent's status port, Istio's 15020): /stats/prometheus with
+   * the proxy's metrics and, with appMetricsUrl, the app's; /healthz/ready. None when absent.
+   */
+  readonly statusPort?: number;
+  /** The app's own metrics, fetched at each scrape of the merged endpoint (prometheus.io/*). */
+  readonly appMetricsUrl?: string;
   /** Written once the admin server listens: `{ pid, adminAddress }`. */
   readonly readyFile?: string;
   /** Where log lines go; stderr with a timestamp by default. */

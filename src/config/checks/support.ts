@@ -41,6 +41,9 @@ const NOT_APPLIED: Partial<Record<KindName, readonly string[]>> = {
     'servers.*.tls.verifyCertificateHash',
   ],
   ServiceEntry: ['subjectAltNames'],
+  // metrics, tracing and accessLogging are applied (generate/telemetry-metrics.ts, tracing.ts,
+  // access-log.ts); Gateway API attachment binds to no skiff proxy.
+  Telemetry: ['targetRef', 'targetRefs'],
   // Local mode has one HTTP proxy listener and loopback listeners: no bind addresses, no capture.
   Sidecar: [
     'inboundConnectionPool',
@@ -58,7 +61,6 @@ const KIND_NOT_APPLIED: ReadonlySet<KindName> = new Set<KindName>([
   'PeerAuthentication',
   'RequestAuthentication',
   'AuthorizationPolicy',
-  'Telemetry',
 ]);
 
 function visit(

@@ -11,6 +11,19 @@ import {
 } from './common.js';
 import type { CheckContext } from './common.js';
 import { checkTargetRefs } from './target-refs.js';
+import { ExpressionError, compileExpression } from '../../proxy/telemetry/metrics/expression.js';
+
+/** tagOverrides values are CEL in Istio; skiff's proxies evaluate a subset (expression.ts). */
+function expressionProblem(value: string): string | undefined {
+  try {
+    compileExpression(value);
+    return undefined;
+  } catch (e) {
+    if (e instanceof ExpressionError) return e.message;
+    throw e;
+  }
+}
+import { celProblem } from '../../proxy/telemetry/access-log/cel.js';
 
 function checkProviders(
   report: Reporter,
@@ -65,6 +78,10 @@ export function checkTelemetry(spec: TelemetrySpec, ctx: CheckContext): void {
         const op = override.operation ?? 'UPSERT';
         if (op === 'UPSERT' && !override.value)
           report.error(tagAt, 'operation UPSERT needs a value', 'key');
+        if (op === 'UPSERT' && override.value) {
+          const problem = expressionProblem(override.value);
+          if (problem) report.error([...tagAt, 'value'], problem);
+        }
         if (op === 'REMOVE' && override.value)
           report.error([...tagAt, 'value'], 'operation REMOVE takes no value', 'key');
       }
@@ -75,7 +92,18 @@ export function checkTelemetry(spec: TelemetrySpec, ctx: CheckContext): void {
         );
     });
   });
-  (spec.accessLogging ?? []).forEach((l, i) =>
-    checkProviders(report, ['spec', 'accessLogging', i, 'providers'], l.providers),
-  );
+  (spec.accessLogging ?? []).forEach((l, i) => {
+    checkProviders(report, ['spec', 'accessLogging', i, 'providers'], l.providers);
+    // Istio takes any CEL; skiff's proxies evaluate a subset and say so here rather than
+    // rejecting the config at the proxy.
+    const expression = l.filter?.expression;
+    if (expression !== undefined) {
+      const problem = celProblem(expression);
+      if (problem)
+        report.error(
+          ['spec', 'accessLogging', i, 'filter', 'expression'],
+          `skiff cannot evaluate this filter: ${problem}`,
+        );
+    }
+  });
 }

@@ -1,6 +1,6 @@
 // The control plane's HTTP API: apply/delete/get (validated exactly as `skiff validate` does),
-// and the debug endpoints (/debug/syncz for proxy-status, /debug/sync, /debug/config_dump,
-// /debug/configz).
+// the debug endpoints (/debug/syncz for proxy-status, /debug/sync, /debug/config_dump,
+// /debug/configz), the control plane's /metrics, and Prometheus HTTP service discovery.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseConfigText } from '../../config/parse.js';
@@ -22,6 +22,20 @@ export interface ApiDeps {
   /** The instances-file generation the last push was built from. */
   instancesGeneration?(): number;
   readonly log: (line: string) => void;
+  /** GET /metrics: the control plane's own metrics, Prometheus text (istiod's 15014). */
+  metrics?(): Promise<{ contentType: string; text: string }>;
+  /** GET /prometheus/http_sd: targets for Prometheus's http_sd_configs. */
+  serviceDiscovery?(): Promise<unknown>;
+  /** GET /prometheus/config: a prometheus.yml for this control plane; throws on a bad interval. */
+  prometheusConfig?(scrapeInterval: string | undefined): string;
+}
+
+/** A non-JSON answer (Prometheus text). */
+class TextBody {
+  constructor(
+    readonly contentType: string,
+    readonly text: string,
+  ) {}
 }
 
 interface FileInput {
@@ -85,7 +99,9 @@ export class ApiServer {
   constructor(private readonly deps: ApiDeps) {
     this.server = http.createServer((req, res) => {
       this.route(req)
-        .then((result) => send(res, 200, result))
+        .then((result) =>
+          result instanceof TextBody ? sendText(res, result) : send(res, 200, result),
+        )
         .catch((e: unknown) => {
           if (e instanceof HttpError) return send(res, e.status, e.body);
           deps.log(`api error: ${(e as Error).stack ?? String(e)}`);
@@ -124,6 +140,23 @@ export class ApiServer {
         return this.deps.store.all().map((s) => ({ ...s.resource, origin: s.origin }));
       case 'GET /debug/problems':
         return this.deps.store.problems().map(formatProblem);
+      case 'GET /metrics': {
+        const m = await this.deps.metrics?.();
+        if (!m) break;
+        return new TextBody(m.contentType, m.text);
+      }
+      case 'GET /prometheus/http_sd':
+        if (!this.deps.serviceDiscovery) break;
+        return this.deps.serviceDiscovery();
+      case 'GET /prometheus/config': {
+        if (!this.deps.prometheusConfig) break;
+        const interval = url.searchParams.get('scrape_interval') ?? undefined;
+        try {
+          return new TextBody('text/yaml; charset=utf-8', this.deps.prometheusConfig(interval));
+        } catch (e) {
+          throw new HttpError(400, { error: (e as Error).message });
+        }
+      }
     }
     throw new HttpError(404, { error: `no route for ${req.method} ${url.pathname}` });
   }
@@ -224,4 +257,12 @@ function send(res: http.ServerResponse, status: number, body: unknown): void {
     'content-length': Buffer.byteLength(text),
   });
   res.end(text);
+}
+
+function sendText(res: http.ServerResponse, body: TextBody): void {
+  res.writeHead(200, {
+    'content-type': body.contentType,
+    'content-length': Buffer.byteLength(body.text),
+  });
+  res.end(body.text);
 }

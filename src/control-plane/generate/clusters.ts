@@ -20,6 +20,7 @@ import { toProtoDuration } from './durations.js';
 import { applyUpstreamTls } from './cluster-tls.js';
 import { endpointsFor, localityInput } from './endpoints.js';
 import { inboundProtocol } from './inbound-protocol.js';
+import { inboundClusterMetadata } from './telemetry-metrics.js';
 import { HTTP_PROTOCOL_OPTIONS, upstreamProtocolFields } from './upstream-protocol.js';
 
 export { mergedPolicy } from './cluster-policy.js';
@@ -160,6 +161,8 @@ export function buildClusters(node: ProxyNode, model: MeshModel): NamedResource[
         proxyType: node.type,
       }),
     );
+    const metadata = inboundClusterMetadata(node, p, model);
+    if (metadata) (inbound.resource as EnvoyObject)['metadata'] = metadata;
     out.push(inbound);
   }
   out.push({

@@ -5,6 +5,8 @@ import type { ProxyNode } from '../../xds/node.js';
 import { TypeUrl } from '../../xds/types.js';
 import type { NamedResource } from '../server/snapshot.js';
 import type { MeshModel } from '../model/mesh-model.js';
+import { withAccessLogs } from './access-log.js';
+import { withMetricsFilters } from './telemetry-metrics.js';
 import { buildClusters } from './clusters.js';
 import { buildEndpoints } from './endpoints.js';
 import { gatewayServerPorts, isHttpServer, isHttpsServer } from './gateway-servers.js';
@@ -13,6 +15,7 @@ import { buildGatewayListeners, buildSidecarListeners } from './listeners.js';
 import { gatewayRoute, sidecarHttpProxyRoute } from './routes.js';
 import { routerPortMap, withSidecarIngress } from './proxy-ports.js';
 import { outboundTunnelCluster, withTunnelRoutes } from './sidecar-tunnel.js';
+import { withDecorators } from './tracing.js';
 
 export interface GenerateOptions {
   /** Gateway server port → host port overrides (local mode). */
@@ -58,11 +61,14 @@ export function generateResources(
       clusters.push(outboundTunnelCluster());
     }
   }
+  listeners = withAccessLogs(listeners, node, view);
+  listeners = withMetricsFilters(listeners, node, view);
   return {
     [TypeUrl.Cluster]: clusters,
     [TypeUrl.ClusterLoadAssignment]: endpoints,
     [TypeUrl.Listener]: listeners,
-    [TypeUrl.RouteConfiguration]: routes,
+    // Istio's route decorators name the spans (tracing.ts).
+    [TypeUrl.RouteConfiguration]: routes.map(withDecorators),
     [TypeUrl.Secret]: secrets,
   };
 }

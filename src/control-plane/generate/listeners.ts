@@ -22,6 +22,8 @@ import {
 } from './names.js';
 import { inboundRouteConfig } from './routes.js';
 import { OUTBOUND_TUNNEL, outboundTunnelListener } from './sidecar-tunnel.js';
+import type { TracingSide } from './tracing.js';
+import { hcmTracing, withInboundDecorators } from './tracing.js';
 
 type EnvoyObject = Record<string, unknown>;
 
@@ -47,6 +49,18 @@ interface HcmOptions {
    * disabled there, and enabled by the virtual hosts of gRPC-Web ports.
    */
   readonly grpcWeb?: 'on' | 'per-route';
+  /** HCM tracing (tracing.ts), when the proxy traces. */
+  readonly tracing?: EnvoyObject | undefined;
+}
+
+/** The `tracing` option of a proxy's HCM recording `side`, if it traces. */
+function tracingOf(
+  node: ProxyNode,
+  model: MeshModel | undefined,
+  side: TracingSide,
+): { tracing?: EnvoyObject } {
+  const tracing = model ? hcmTracing(node, model, side) : undefined;
+  return tracing ? { tracing } : {};
 }
 
 export function httpConnectionManager(o: HcmOptions): EnvoyObject {
@@ -87,6 +101,7 @@ export function httpConnectionManager(o: HcmOptions): EnvoyObject {
   }
   if (o.forwardProxy) config['http_protocol_options'] = { allow_absolute_url: true };
   config['upgrade_configs'] = o.upgrades.map((upgrade_type) => ({ upgrade_type }));
+  if (o.tracing) config['tracing'] = o.tracing;
   return {
     name: 'envoy.filters.network.http_connection_manager',
     typed_config: typed(HCM_TYPE, config),
@@ -137,6 +152,7 @@ export function buildSidecarListeners(node: ProxyNode, model?: MeshModel): Named
                 forwardProxy: true,
                 upgrades: ['websocket', 'CONNECT'],
                 ...grpcWeb,
+                ...tracingOf(node, model, 'CLIENT'),
               }),
             ],
           },
@@ -152,6 +168,7 @@ export function buildSidecarListeners(node: ProxyNode, model?: MeshModel): Named
         forwardProxy: true,
         upgrades: ['websocket'],
         ...grpcWeb,
+        ...tracingOf(node, model, 'CLIENT'),
       });
       out.push(outboundTunnelListener(node, model, inner));
     }
@@ -174,11 +191,19 @@ export function buildSidecarListeners(node: ProxyNode, model?: MeshModel): Named
               http
                 ? httpConnectionManager({
                     statPrefix: `inbound_${node.ip}_${p.containerPort}`,
-                    routes: { inline: inboundRouteConfig(p.containerPort) },
+                    routes: {
+                      inline: withInboundDecorators(
+                        inboundRouteConfig(p.containerPort),
+                        node,
+                        model,
+                        p,
+                      ),
+                    },
                     useRemoteAddress: false,
                     forwardProxy: false,
                     upgrades: ['websocket'],
                     ...(protocol === 'GRPC-Web' ? { grpcWeb: 'on' } : {}),
+                    ...tracingOf(node, model, 'SERVER'),
                   })
                 : inboundTcpProxy(cluster),
             ],
@@ -190,7 +215,11 @@ export function buildSidecarListeners(node: ProxyNode, model?: MeshModel): Named
   return out;
 }
 
-function gatewayHttpListener(node: ProxyNode, s: GatewayServerPort): NamedResource {
+function gatewayHttpListener(
+  node: ProxyNode,
+  s: GatewayServerPort,
+  model: MeshModel | undefined,
+): NamedResource {
   const name = listenerName(node.ip, s.hostPort);
   return {
     name,
@@ -209,6 +238,7 @@ function gatewayHttpListener(node: ProxyNode, s: GatewayServerPort): NamedResour
               upgrades: ['websocket'],
               // Istio's gateways: by the server's protocol.
               ...(s.protocol === 'GRPC-WEB' ? { grpcWeb: 'on' } : {}),
+              ...tracingOf(node, model, 'SERVER'),
             }),
           ],
         },
@@ -224,7 +254,7 @@ export function buildGatewayListeners(
 ): NamedResource[] {
   const out: NamedResource[] = [];
   for (const s of servers) {
-    if (isHttpServer(s)) out.push(gatewayHttpListener(node, s));
+    if (isHttpServer(s)) out.push(gatewayHttpListener(node, s, model));
     else if (model && isHttpsServer(s)) {
       const l = gatewayHttpsListener(node, s, model, (statPrefix, routeName) =>
         httpConnectionManager({
@@ -233,6 +263,7 @@ export function buildGatewayListeners(
           useRemoteAddress: true,
           forwardProxy: false,
           upgrades: ['websocket'],
+          ...tracingOf(node, model, 'SERVER'),
         }),
       );
       if (l) out.push(l);

@@ -1,4 +1,6 @@
-// The proxy's admin HTTP endpoint (Envoy's :15000): readiness, config dump, clusters, stats.
+// The proxy's admin HTTP endpoint (Envoy's :15000): readiness, config dump, clusters, stats,
+// and Prometheus text at /stats/prometheus (Istio scrapes it on 15090; in local mode it is
+// served here, on the admin port).
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ClusterManager } from '../upstream/cluster-manager.js';
@@ -7,6 +9,8 @@ import type { XdsClient } from '../xds-client/xds-client.js';
 import type { ConfigManager } from '../config-manager.js';
 import { configDump } from './config-dump.js';
 import { clusterStatLines, clustersJson, clustersText } from './clusters.js';
+import type { ProxyMetrics } from '../telemetry/metrics/proxy-metrics.js';
+import { renderEnvoyStats } from '../telemetry/metrics/envoy-stats.js';
 
 export interface AdminDeps {
   readonly config: ConfigManager;
@@ -14,6 +18,8 @@ export interface AdminDeps {
   readonly listeners: ListenerManager;
   readonly xds: XdsClient;
   readonly nodeId: string;
+  /** Istio's standard metrics; without them /stats/prometheus has Envoy's stats only. */
+  readonly metrics?: ProxyMetrics;
   /** POST /quitquitquit: asks the proxy to exit. */
   quit(): void;
 }
@@ -29,6 +35,15 @@ function statsText(deps: AdminDeps): string {
   const xds = deps.xds.status();
   lines.push(`control_plane.connected_state: ${xds.connected ? 1 : 0}`);
   return lines.sort().join('\n') + '\n';
+}
+
+function prometheusText(deps: AdminDeps): string {
+  const connected = deps.xds.status().connected;
+  const listeners = deps.listeners.listeners();
+  if (deps.metrics) return deps.metrics.render(deps.clusters, listeners, connected);
+  const out: string[] = [];
+  renderEnvoyStats(deps.clusters.all(), listeners, connected, out);
+  return out.join('\n') + '\n';
 }
 
 export class AdminServer {
@@ -64,6 +79,8 @@ export class AdminServer {
           : send(200, clustersText(this.deps.clusters));
       case '/stats':
         return send(200, statsText(this.deps));
+      case '/stats/prometheus':
+        return send(200, prometheusText(this.deps), 'text/plain; version=0.0.4; charset=utf-8');
       case '/listeners':
         return send(
           200,

@@ -56,6 +56,7 @@ export function sendLocalReply(
   } else {
     out['content-length'] = 0;
   }
+  stream.responseHeaders = new ObjectHeaderMap(out);
   res.writeHead(status, out);
   res.end(stream.view.method === 'HEAD' ? undefined : body);
 }

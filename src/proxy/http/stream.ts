@@ -36,6 +36,10 @@ export class HttpStream {
    * router applies it to the request body and the response. Undefined for most streams.
    */
   bodyTransform: BodyTransform | undefined;
+  /** The response head as sent (upstream or local reply), for %RESP()% in access logs. */
+  responseHeaders: HeaderMap | undefined;
+  /** Request headers not copied upstream because addedHeaders replace them (trace context). */
+  replacedHeaders: ReadonlySet<string> | undefined;
 
   constructor(
     readonly req: IncomingMessage,

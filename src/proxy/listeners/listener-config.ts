@@ -12,6 +12,12 @@ import { durationMs } from '../routes/duration.js';
 import type { DownstreamTlsConfig } from '../tls/downstream.js';
 import { compileDownstreamTransportSocket } from '../tls/downstream.js';
 import type { ListenerFilter } from './connection.js';
+import type { StatsPluginConfig } from '../telemetry/metrics/plugin-config.js';
+import {
+  TYPED_STRUCT,
+  UDPA_TYPED_STRUCT,
+  compileNetworkStatsFilter,
+} from '../telemetry/metrics/filters.js';
 import type { ChainMatch } from './filter-chain-match.js';
 import { compileFilterChainMatch, matchKey, needsInspection } from './filter-chain-match.js';
 
@@ -30,6 +36,8 @@ export interface FilterChainConfig {
   readonly hcm: HcmConfig | undefined;
   /** TLS termination (transport_socket envoy.transport_sockets.tls); undefined: plaintext. */
   readonly tls: DownstreamTlsConfig | undefined;
+  /** Istio's `istio.stats` network filter before a tcp_proxy (TypedStruct stats.PluginConfig). */
+  readonly istioStats?: StatsPluginConfig;
 }
 
 export interface ListenerConfig {
@@ -81,13 +89,24 @@ function compileFilterChain(fc: Obj): FilterChainConfig {
     fc['transport_socket'] as Obj | undefined,
     fc['transport_socket_connect_timeout'],
   );
-  const filters = (fc['filters'] as Obj[] | undefined) ?? [];
+  const all = (fc['filters'] as Obj[] | undefined) ?? [];
+  // Istio's istio.stats network filter may precede the terminal one (tcp_proxy chains).
+  let istioStats: StatsPluginConfig | undefined;
+  const filters = all.filter((f, i) => {
+    const typed = (f['typed_config'] as Obj | undefined) ?? {};
+    const type = messageNameOf(String(typed['@type'] ?? ''));
+    if (i === all.length - 1 || (type !== TYPED_STRUCT && type !== UDPA_TYPED_STRUCT)) return true;
+    istioStats = inField(`filters[${i}].typed_config`, () => compileNetworkStatsFilter(typed));
+    return false;
+  });
   if (filters.length !== 1)
     throw new ConfigError(
       'filters',
       'exactly one network filter (http_connection_manager or tcp_proxy) is supported',
     );
-  const filter = inField('filters[0]', () => compileNetworkFilter(filters[0] as Obj));
+  const filter = inField(`filters[${all.length - 1}]`, () =>
+    compileNetworkFilter(filters[0] as Obj),
+  );
   return {
     name: String(fc['name'] ?? ''),
     match: inField('filter_chain_match', () =>
@@ -96,6 +115,7 @@ function compileFilterChain(fc: Obj): FilterChainConfig {
     filter,
     hcm: filter.kind === 'http_connection_manager' ? filter.config : undefined,
     tls,
+    ...(istioStats ? { istioStats } : {}),
   };
 }
 

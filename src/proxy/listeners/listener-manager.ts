@@ -36,6 +36,18 @@ interface RuntimeChain {
   readonly tls: DownstreamTls | undefined;
 }
 
+/** Both callbacks, or the one there is. */
+function joinCallbacks<T>(
+  a: ((v: T) => void) | undefined,
+  b: ((v: T) => void) | undefined,
+): ((v: T) => void) | undefined {
+  if (!a || !b) return a ?? b;
+  return (v) => {
+    a(v);
+    b(v);
+  };
+}
+
 class ActiveListener {
   readonly stats = new ListenerStats();
   config: ListenerConfig;
@@ -72,7 +84,7 @@ class ActiveListener {
       if (fc.filter.kind === 'http_connection_manager') {
         const hcm = new HttpConnectionManager(
           fc.filter.config,
-          { ...this.deps, stats: this.stats },
+          { ...this.deps, stats: this.stats, direction: config.direction },
           config.name,
         );
         if (old?.filter instanceof HttpCodec && !reused.has(old.filter)) {
@@ -88,6 +100,12 @@ class ActiveListener {
           tls,
         };
       }
+      const metrics = this.deps.metrics?.forTcp(
+        fc.istioStats,
+        config.direction,
+        this.deps.clusters,
+      );
+      const onSessionEnd = joinCallbacks(this.deps.onTcpSessionEnd, metrics);
       return {
         config: fc,
         match: fc.match,
@@ -96,7 +114,7 @@ class ActiveListener {
           clusters: this.deps.clusters,
           handoff: this.handoff,
           log: this.deps.log,
-          ...(this.deps.onTcpSessionEnd ? { onSessionEnd: this.deps.onTcpSessionEnd } : {}),
+          ...(onSessionEnd ? { onSessionEnd } : {}),
         }),
       };
     };

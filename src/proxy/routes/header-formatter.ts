@@ -116,10 +116,19 @@ function operator(command: string, arg: string | undefined, field: string): Form
 
 const OPERATOR = /^%([A-Z_]+)(?:\(([^)]*)\))?(?::(\d+))?%/;
 
-/** Compiles a header value; throws ConfigError naming `field` for a malformed one. */
-export function compileHeaderValue(value: string, field: string): Formatter | string {
-  if (!value.includes('%')) return value;
-  const parts: Part[] = [];
+/** One `%COMMAND(arg):max%` of a format string. */
+export interface FormatCommand {
+  readonly command: string;
+  readonly arg: string | undefined;
+  readonly max: number | undefined;
+}
+
+/**
+ * Splits a string with Envoy's command operators into literals and commands (`%%` is a literal
+ * `%`); shared with the access log formatter. Returns an error message for a stray `%`.
+ */
+export function parseCommands(value: string): (string | FormatCommand)[] | { error: string } {
+  const parts: (string | FormatCommand)[] = [];
   let literal = '';
   for (let i = 0; i < value.length;) {
     if (value[i] !== '%') {
@@ -132,19 +141,35 @@ export function compileHeaderValue(value: string, field: string): Formatter | st
       continue;
     }
     const m = OPERATOR.exec(value.slice(i));
-    if (!m)
-      throw new ConfigError(
-        field,
-        `invalid header value ${JSON.stringify(value)}: "%" starts no operator (write "%%" for a literal)`,
-      );
+    if (!m) return { error: `"%" at offset ${i} starts no operator (write "%%" for a literal)` };
     if (literal) parts.push(literal);
     literal = '';
-    const f = operator(m[1] ?? '', m[2], field);
-    const max = m[3] === undefined ? undefined : Number(m[3]);
-    parts.push(max === undefined ? f : (ctx) => f(ctx).slice(0, max));
+    parts.push({
+      command: m[1] ?? '',
+      arg: m[2],
+      max: m[3] === undefined ? undefined : Number(m[3]),
+    });
     i += m[0].length;
   }
   if (literal) parts.push(literal);
+  return parts;
+}
+
+/** Compiles a header value; throws ConfigError naming `field` for a malformed one. */
+export function compileHeaderValue(value: string, field: string): Formatter | string {
+  if (!value.includes('%')) return value;
+  const parsed = parseCommands(value);
+  if (!Array.isArray(parsed))
+    throw new ConfigError(
+      field,
+      `invalid header value ${JSON.stringify(value)}: "%" starts no operator (write "%%" for a literal)`,
+    );
+  const parts: Part[] = parsed.map((p) => {
+    if (typeof p === 'string') return p;
+    const f = operator(p.command, p.arg, field);
+    const max = p.max;
+    return max === undefined ? f : (ctx: FormatContext) => f(ctx).slice(0, max);
+  });
   if (parts.every((p) => typeof p === 'string')) return parts.join('');
   if (parts.length === 1) return parts[0] as Formatter;
   return (ctx) => {

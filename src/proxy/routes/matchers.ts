@@ -1,6 +1,7 @@
 // Envoy's matchers compiled once per config update: StringMatcher, HeaderMatcher, query
 // parameters, and the route's path match. Regexes are full matches, as Envoy's safe_regex.
 import { ConfigError } from '../config-error.js';
+import { planPredicate, planPrefix, planRegex } from './regex-plan.js';
 
 export type Predicate<T> = (value: T) => boolean;
 
@@ -42,6 +43,23 @@ export function compileRegex(pattern: string, field: string, flags = ''): RegExp
   }
 }
 
+/**
+ * A full-match predicate for an RE2 pattern: compileRegex's answer, reached without running the
+ * RegExp where the pattern's shape allows (regex-plan.ts).
+ */
+export function compileFullMatch(pattern: string, field: string): Predicate<string> {
+  const re = compileRegex(pattern, field);
+  const re2 = fromRe2(pattern);
+  return planPredicate(planRegex(re2.source, re.flags), re);
+}
+
+/** What every value the full match of an RE2 pattern accepts starts with ('' if unknown). */
+export function fullMatchPrefix(pattern: string): string {
+  const re2 = fromRe2(pattern);
+  const flags = [...new Set(re2.flags)].join('');
+  return planPrefix(planRegex(re2.source, flags));
+}
+
 /** An RE2 pattern for searching (not anchored), global: regex_rewrite replaces every match. */
 export function compileSearchRegex(pattern: string, field: string): RegExp {
   const re2 = fromRe2(pattern);
@@ -58,28 +76,35 @@ export function compileSearchRegex(pattern: string, field: string): RegExp {
 /** envoy.type.matcher.v3.StringMatcher */
 export function compileStringMatcher(m: Obj, field: string): Predicate<string> {
   const ignoreCase = m['ignore_case'] === true;
-  const norm = ignoreCase ? (s: string) => s.toLowerCase() : (s: string) => s;
+  // Case-sensitive matchers compare the value as it is: no copy of it per request.
   if (typeof m['exact'] === 'string') {
-    const want = norm(m['exact']);
-    return (v) => norm(v) === want;
+    const want = m['exact'];
+    if (!ignoreCase) return (v) => v === want;
+    const lower = want.toLowerCase();
+    return (v) => v.toLowerCase() === lower;
   }
   if (typeof m['prefix'] === 'string') {
-    const want = norm(m['prefix']);
-    return (v) => norm(v).startsWith(want);
+    const want = m['prefix'];
+    if (!ignoreCase) return (v) => v.startsWith(want);
+    const lower = want.toLowerCase();
+    return (v) => v.toLowerCase().startsWith(lower);
   }
   if (typeof m['suffix'] === 'string') {
-    const want = norm(m['suffix']);
-    return (v) => norm(v).endsWith(want);
+    const want = m['suffix'];
+    if (!ignoreCase) return (v) => v.endsWith(want);
+    const lower = want.toLowerCase();
+    return (v) => v.toLowerCase().endsWith(lower);
   }
   if (typeof m['contains'] === 'string') {
-    const want = norm(m['contains']);
-    return (v) => norm(v).includes(want);
+    const want = m['contains'];
+    if (!ignoreCase) return (v) => v.includes(want);
+    const lower = want.toLowerCase();
+    return (v) => v.toLowerCase().includes(lower);
   }
   const safe = m['safe_regex'] as Obj | undefined;
   if (safe && typeof safe['regex'] === 'string') {
     // ignore_case "has no effect for the safe_regex match" (StringMatcher docs).
-    const re = compileRegex(safe['regex'], `${field}.safe_regex.regex`);
-    return (v) => re.test(v);
+    return compileFullMatch(safe['regex'], `${field}.safe_regex.regex`);
   }
   throw new ConfigError(
     field,
@@ -87,25 +112,44 @@ export function compileStringMatcher(m: Obj, field: string): Predicate<string> {
   );
 }
 
-function headerValue(req: RequestView, name: string): string | undefined {
+type HeaderGetter = (req: RequestView) => string | undefined;
+
+const fullPath: HeaderGetter = (req) => (req.query ? `${req.path}?${req.query}` : req.path);
+
+/** How a matcher reads its header, chosen once per (lower-case) name. */
+function headerGetter(name: string): HeaderGetter {
   switch (name) {
     case ':method':
-      return req.method;
+      return (req) => req.method;
     case ':authority':
     case 'host':
-      return req.authority;
+      return (req) => req.authority;
     case ':scheme':
-      return req.scheme;
+      return (req) => req.scheme;
     case ':path':
-      return req.query ? `${req.path}?${req.query}` : req.path;
+      return fullPath;
   }
-  const v = req.headers[name];
-  // Envoy matches a repeated header against its values joined with ','.
-  return Array.isArray(v) ? v.join(',') : v;
+  return (req) => {
+    const v = req.headers[name];
+    // Envoy matches a repeated header against its values joined with ','.
+    return typeof v === 'string' || v === undefined ? v : v.join(',');
+  };
 }
 
 /** envoy.config.route.v3.HeaderMatcher */
 export function compileHeaderMatcher(h: Obj, field: string): Predicate<RequestView> {
+  return compileHeader(h, field).matches;
+}
+
+interface CompiledHeader {
+  readonly matches: Predicate<RequestView>;
+  /** Its lower-case name. */
+  readonly name: string;
+  /** What the matcher answers for a request without the header. */
+  readonly absentMatches: boolean;
+}
+
+function compileHeader(h: Obj, field: string): CompiledHeader {
   const name = String(h['name'] ?? '').toLowerCase();
   if (!name) throw new ConfigError(`${field}.name`, 'a header matcher needs a name');
   const invert = h['invert_match'] === true;
@@ -130,14 +174,19 @@ export function compileHeaderMatcher(h: Obj, field: string): Predicate<RequestVi
     presence = true;
     test = () => true;
   }
-  return (req) => {
-    const v = headerValue(req, name);
-    if (v === undefined && !missingAsEmpty) {
-      // Envoy (HeaderMatcher docs, treat_missing_header_as_empty): an absent header is ignored,
-      // so only a present_match can hold, and invert_match flips which one.
-      return presence !== undefined && presence === invert;
-    }
-    return test(v ?? '') !== invert;
+  const headerValue = headerGetter(name);
+  // Envoy (HeaderMatcher docs, treat_missing_header_as_empty): an absent header is ignored, so
+  // only a present_match can hold, and invert_match flips which one.
+  const absent = missingAsEmpty
+    ? test('') !== invert
+    : presence !== undefined && presence === invert;
+  return {
+    name,
+    absentMatches: absent,
+    matches: (req) => {
+      const v = headerValue(req);
+      return v === undefined ? absent : test(v) !== invert;
+    },
   };
 }
 
@@ -174,21 +223,35 @@ export function compileQueryMatcher(q: Obj, field: string): Predicate<RequestVie
 
 /** envoy.config.route.v3.RouteMatch → one predicate over the request. */
 export function compileRouteMatch(m: Obj, field: string): Predicate<RequestView> {
+  return compileGuardedRouteMatch(m, field).matches;
+}
+
+/** A RouteMatch's predicate, and its guard (what every request the predicate accepts meets). */
+export function compileGuardedRouteMatch(
+  m: Obj,
+  field: string,
+): { matches: Predicate<RequestView>; guard: RouteGuard } {
   const caseSensitive = m['case_sensitive'] !== false;
   const norm = caseSensitive ? (s: string) => s : (s: string) => s.toLowerCase();
   let pathTest: Predicate<string>;
+  /** What every path pathTest accepts starts with. */
+  let pathPrefix = '';
   if (typeof m['prefix'] === 'string') {
     const want = norm(m['prefix']);
-    pathTest = (p) => norm(p).startsWith(want);
+    if (caseSensitive) pathPrefix = want;
+    pathTest = caseSensitive ? (p) => p.startsWith(want) : (p) => norm(p).startsWith(want);
   } else if (typeof m['path'] === 'string') {
     const want = norm(m['path']);
-    pathTest = (p) => norm(p) === want;
+    if (caseSensitive) pathPrefix = want;
+    pathTest = caseSensitive ? (p) => p === want : (p) => norm(p) === want;
   } else if (m['safe_regex']) {
     // case_sensitive is "ignored for safe_regex matching" (RouteMatch docs).
-    const re = compileRegex(String((m['safe_regex'] as Obj)['regex']), `${field}.safe_regex.regex`);
-    pathTest = (p) => re.test(p);
+    const pattern = String((m['safe_regex'] as Obj)['regex']);
+    pathTest = compileFullMatch(pattern, `${field}.safe_regex.regex`);
+    pathPrefix = fullMatchPrefix(pattern);
   } else if (typeof m['path_separated_prefix'] === 'string') {
     const want = norm(m['path_separated_prefix']);
+    if (caseSensitive) pathPrefix = want;
     pathTest = (p) => {
       const n = norm(p);
       return n === want || (n.startsWith(want) && (want.endsWith('/') || n[want.length] === '/'));
@@ -204,11 +267,57 @@ export function compileRouteMatch(m: Obj, field: string): Predicate<RequestView>
     );
   }
   const headers = ((m['headers'] as Obj[] | undefined) ?? []).map((h, i) =>
-    compileHeaderMatcher(h, `${field}.headers[${i}]`),
+    compileHeader(h, `${field}.headers[${i}]`),
   );
-  const query = ((m['query_parameters'] as Obj[] | undefined) ?? []).map((q, i) =>
+  const queries = ((m['query_parameters'] as Obj[] | undefined) ?? []).map((q, i) =>
     compileQueryMatcher(q, `${field}.query_parameters[${i}]`),
   );
-  if (headers.length === 0 && query.length === 0) return (req) => pathTest(req.path);
-  return (req) => pathTest(req.path) && headers.every((h) => h(req)) && query.every((q) => q(req));
+  const guard: RouteGuard = {
+    pathPrefix,
+    // A regular header (the view's pseudo-headers and host are not in `headers`) whose matcher
+    // refuses a request without it.
+    header: headers.find((h) => !h.absentMatches && !h.name.startsWith(':') && h.name !== 'host')
+      ?.name,
+    // Every query parameter matcher refuses a request without that parameter.
+    needsQuery: queries.length > 0,
+  };
+  // Header and query matchers in one list, in config order (headers first), walked without a
+  // closure per request.
+  const rest = [...headers.map((h) => h.matches), ...queries];
+  if (rest.length === 0) return { guard, matches: (req) => pathTest(req.path) };
+  if (rest.length === 1) {
+    const only = rest[0]!;
+    return { guard, matches: (req) => pathTest(req.path) && only(req) };
+  }
+  return {
+    guard,
+    matches: (req) => {
+      if (!pathTest(req.path)) return false;
+      for (let i = 0; i < rest.length; i++) if (!rest[i]!(req)) return false;
+      return true;
+    },
+  };
+}
+
+/**
+ * Conditions that every request a RouteMatch accepts meets, cheap enough to check inline while
+ * walking a virtual host's routes, before calling the route's predicate (which decides: a
+ * request that meets the guard may still not match, one that does not never matches).
+ */
+export interface RouteGuard {
+  /** The path starts with this ('' when nothing is known). */
+  readonly pathPrefix: string;
+  /** This header is in `headers` (a regular header's lower-case name), when set. */
+  readonly header: string | undefined;
+  /** The query string is not empty (the route has a query parameter matcher). */
+  readonly needsQuery: boolean;
+}
+
+/** True when the request meets the guard (so the route's predicate is worth calling). */
+export function passesGuard(g: RouteGuard, req: RequestView): boolean {
+  return (
+    req.path.startsWith(g.pathPrefix) &&
+    (!g.needsQuery || req.query !== '') &&
+    (g.header === undefined || req.headers[g.header] !== undefined)
+  );
 }

@@ -144,3 +144,119 @@ test('errors name the virtual host, route and field', () => {
     (e: unknown) => e instanceof ConfigError && e.field === 'virtual_hosts[0].routes[0].match',
   );
 });
+
+test('route guards skip only routes that cannot match: the first matching route as without them', () => {
+  // Matches of every kind a guard reads: path prefixes (case-sensitive or not), exact paths,
+  // regexes with and without a literal start, headers present, absent, inverted, treated as
+  // empty, pseudo-headers, query parameters.
+  const matches: Obj[] = [
+    { safe_regex: { regex: '/api/v1/[a-z]+/[0-9]{1,6}(/.*)?' } },
+    {
+      prefix: '/',
+      headers: [{ name: 'x-tenant', string_match: { safe_regex: { regex: 't-[0-9]' } } }],
+    },
+    { prefix: '/', query_parameters: [{ name: 'canary', string_match: { exact: 'c1' } }] },
+    { prefix: '/', query_parameters: [{ name: 'flag' }] },
+    { prefix: '/', headers: [{ name: 'x-debug', present_match: false }] },
+    { prefix: '/', headers: [{ name: 'x-gone', present_match: true, invert_match: true }] },
+    {
+      prefix: '/',
+      headers: [{ name: 'x-v', exact_match: '', treat_missing_header_as_empty: true }],
+    },
+    { prefix: '/', headers: [{ name: 'X-Mixed', prefix_match: 'a' }] },
+    { prefix: '/', headers: [{ name: 'x-any' }] },
+    { prefix: '/', headers: [{ name: ':method', exact_match: 'POST' }] },
+    { prefix: '/', headers: [{ name: 'host', string_match: { prefix: 'shop' } }] },
+    { prefix: '/Static', case_sensitive: false },
+    { path: '/exact' },
+    { path_separated_prefix: '/sep' },
+    { safe_regex: { regex: '(?i)/upper/.*' } },
+    { safe_regex: { regex: '/a|/b' } },
+    { safe_regex: { regex: '/lit' } },
+    { safe_regex: { regex: '/.*' } },
+  ];
+  const requests: RequestView[] = [];
+  const paths = [
+    '/',
+    '/api/v1/abc/12',
+    '/static/x',
+    '/STATIC/x',
+    '/exact',
+    '/sep',
+    '/sep/x',
+    '/sepx',
+    '/upper/x',
+    '/UPPER/x',
+    '/a',
+    '/b',
+    '/lit',
+    '/lit/',
+  ];
+  const queries = ['', 'canary=c1', 'canary=c2', 'flag', 'x=1'];
+  const headerSets: RequestView['headers'][] = [
+    {},
+    { 'x-tenant': 't-1' },
+    { 'x-tenant': 'zz' },
+    { 'x-debug': '1' },
+    { 'x-gone': '1' },
+    { 'x-v': '' },
+    { 'x-v': 'v' },
+    { 'x-mixed': 'abc' },
+    { 'x-any': '' },
+    { 'x-tenant': ['t-1', 't-2'] },
+  ];
+  for (const path of paths)
+    for (const query of queries)
+      for (const headers of headerSets)
+        for (const [method, authority] of [
+          ['GET', 'shop.example.com'],
+          ['POST', 'echo'],
+        ] as const)
+          requests.push({ method, scheme: 'http', authority, path, query, headers });
+  // Each match alone ahead of a catch-all, so that every route is the first to be tried once.
+  for (const [i, match] of matches.entries()) {
+    const table = RouteTable.compile({
+      name: 'r',
+      virtual_hosts: [vhost('v', ['*'], [route(`m${i}`, match), route('rest', { prefix: '' })])],
+    });
+    const compiled = table.findVirtualHost('x')!.routes;
+    for (const r of requests) {
+      const first = compiled.find((c) => c.matches(r))?.name;
+      assert.equal(
+        table.route(r)?.route.name,
+        first,
+        `${JSON.stringify(match)} on ${JSON.stringify(r)}`,
+      );
+    }
+  }
+});
+
+test('route guards: what they read off a match', () => {
+  const table = RouteTable.compile({
+    name: 'r',
+    virtual_hosts: [
+      vhost(
+        'v',
+        ['*'],
+        [
+          route('a', { safe_regex: { regex: '/api/v0/[a-z]+' } }),
+          route('b', {
+            prefix: '/',
+            headers: [{ name: 'X-Tenant', string_match: { exact: 't' } }],
+          }),
+          route('c', { prefix: '/', query_parameters: [{ name: 'canary' }] }),
+          route('d', { prefix: '/', headers: [{ name: 'x-debug', present_match: false }] }),
+          route('e', { prefix: '/Any', case_sensitive: false }),
+        ],
+      ),
+    ],
+  });
+  const guards = table.findVirtualHost('x')!.routes.map((r) => r.guard);
+  assert.deepEqual(guards, [
+    { pathPrefix: '/api/v0/', header: undefined, needsQuery: false },
+    { pathPrefix: '/', header: 'x-tenant', needsQuery: false },
+    { pathPrefix: '/', header: undefined, needsQuery: true },
+    { pathPrefix: '/', header: undefined, needsQuery: false },
+    { pathPrefix: '', header: undefined, needsQuery: false },
+  ]);
+});

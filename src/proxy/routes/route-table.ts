@@ -5,8 +5,8 @@ import type { PerFilterConfigs } from '../filters/http/per-route.js';
 import { compilePerFilterConfigs } from '../filters/http/per-route.js';
 import type { HeaderMutation } from './header-mutation.js';
 import { requestMutation, responseMutation } from './header-mutation.js';
-import type { Predicate, RequestView } from './matchers.js';
-import { compileRouteMatch } from './matchers.js';
+import type { Predicate, RequestView, RouteGuard } from './matchers.js';
+import { compileGuardedRouteMatch, passesGuard } from './matchers.js';
 import type { RouteAction } from './route-action.js';
 import { compileRouteAction } from './route-action.js';
 
@@ -15,6 +15,8 @@ type Obj = Record<string, unknown>;
 export interface CompiledRoute {
   readonly name: string;
   readonly matches: Predicate<RequestView>;
+  /** Checked before `matches`: a request that fails it cannot match (see RouteGuard). */
+  readonly guard: RouteGuard;
   readonly action: RouteAction;
   /** Envoy's route metadata (Istio puts the VirtualService's path under `istio.config`). */
   readonly metadata: Readonly<Obj>;
@@ -22,6 +24,8 @@ export interface CompiledRoute {
   readonly requestHeaders: readonly HeaderMutation[];
   readonly responseHeaders: readonly HeaderMutation[];
   readonly perFilter: PerFilterConfigs | undefined;
+  /** Route.decorator: the operation names the request's span (Istio: `host:port/path`). */
+  readonly decorator?: { readonly operation: string };
 }
 
 export interface VirtualHost {
@@ -111,8 +115,12 @@ export class RouteTable {
   }
 
   findVirtualHost(authority: string): VirtualHost | undefined {
-    let host = authority.toLowerCase();
-    if (this.ignorePort) host = stripPort(host);
+    // Domains are stored lower-case: an authority found as it is was lower-case already, so
+    // the usual request skips making a lower-case copy.
+    const raw = this.ignorePort ? stripPort(authority) : authority;
+    const asIs = this.exact.get(raw);
+    if (asIs) return asIs;
+    const host = raw.toLowerCase();
     const hit = this.exact.get(host);
     if (hit) return hit;
     for (const { suffix, vhost } of this.suffixes)
@@ -126,7 +134,13 @@ export class RouteTable {
   route(req: RequestView): { vhost: VirtualHost; route: CompiledRoute } | undefined {
     const vhost = this.findVirtualHost(req.authority);
     if (!vhost) return undefined;
-    for (const route of vhost.routes) if (route.matches(req)) return { vhost, route };
+    // A guard is plain data, checked without calling the route's predicate: most routes that
+    // cannot match are passed over cheaply.
+    const routes = vhost.routes;
+    for (let i = 0; i < routes.length; i++) {
+      const route = routes[i]!;
+      if (passesGuard(route.guard, req) && route.matches(req)) return { vhost, route };
+    }
     return undefined;
   }
 }
@@ -156,13 +170,21 @@ function ordered(
 function compileRoute(r: Obj, outer: OuterHeaders): CompiledRoute {
   const match = r['match'] as Obj | undefined;
   if (!match) throw new ConfigError('match', 'a route needs a match');
+  const { matches, guard } = compileGuardedRouteMatch(match, 'match');
   return {
     name: String(r['name'] ?? ''),
-    matches: compileRouteMatch(match, 'match'),
+    matches,
+    guard,
     action: compileRouteAction(r),
     metadata: (r['metadata'] as Obj | undefined) ?? {},
     requestHeaders: ordered(requestMutation(r), outer.request, outer.mostSpecificWins),
     responseHeaders: ordered(responseMutation(r), outer.response, outer.mostSpecificWins),
     perFilter: compilePerFilterConfigs(r['typed_per_filter_config']),
+    ...decoratorOf(r),
   };
+}
+
+function decoratorOf(r: Obj): { decorator?: { operation: string } } {
+  const operation = (r['decorator'] as Obj | undefined)?.['operation'];
+  return typeof operation === 'string' && operation ? { decorator: { operation } } : {};
 }

@@ -137,6 +137,7 @@ export class Router {
             }
             stream.responseCodeDetails = 'via_upstream';
             stream.finalizeResponseHeaders?.(status, new FlatHeaderMap(out));
+            stream.responseHeaders = new FlatHeaderMap(out);
             if (transform?.responseHeaders)
               transform.responseHeaders(status, new FlatHeaderMap(out));
           },

@@ -59,8 +59,10 @@ export function buildUpstreamRequest(
       )
     : undefined;
   const out: string[] = ['host', view.authority];
+  const replaced = stream.replacedHeaders;
   for (let i = 0; i < raw.length; i += 2) {
     const name = (raw[i] ?? '').toLowerCase();
+    if (replaced?.has(name)) continue;
     // HTTP/2 pseudo-headers (`:path`, `:authority`...) are not headers to copy (T3).
     if (HOP_BY_HOP.has(name) || extra?.has(name) || name.charCodeAt(0) === 58) continue;
     if (name.startsWith('x-envoy-') && CONSUMED_HEADERS.has(name)) continue;

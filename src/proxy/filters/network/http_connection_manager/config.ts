@@ -16,6 +16,15 @@ import { DISABLED, perFilterConfig } from '../../http/per-route.js';
 import type { RouterConfig } from '../../http/router/config.js';
 import { compileRouterConfig } from '../../http/router/config.js';
 import { messageNameOf } from '../../../../xds/types.js';
+import {
+  TYPED_STRUCT,
+  UDPA_TYPED_STRUCT,
+  makeTypedStructHttpFilter,
+} from '../../../telemetry/metrics/filters.js';
+import type { AccessLogs } from '../../../telemetry/access-log/config.js';
+import { compileAccessLogs } from '../../../telemetry/access-log/config.js';
+import type { TracingConfig } from '../../../telemetry/tracing/config.js';
+import { compileTracing } from '../../../telemetry/tracing/config.js';
 
 type Obj = Record<string, unknown>;
 
@@ -35,6 +44,10 @@ export interface HcmConfig extends CodecOptions {
   readonly mergeSlashes: boolean;
   readonly serverName: string;
   readonly allowAbsoluteUrl: boolean;
+  /** access_log: undefined when there is none. */
+  readonly accessLog: AccessLogs | undefined;
+  /** HCM tracing: undefined when the listener does not trace. */
+  readonly tracing: TracingConfig | undefined;
 }
 
 const ROUTER = 'envoy.extensions.filters.http.router.v3.Router';
@@ -46,6 +59,9 @@ const HTTP_FILTERS: Readonly<
   [FAULT_TYPE]: makeFaultFilter,
   [CORS_TYPE]: makeCorsFilter,
   [GRPC_WEB_TYPE]: makeGrpcWebFilter,
+  // Istio's own filters (istio.metadata_exchange, istio.stats), whose protos Envoy lacks.
+  [TYPED_STRUCT]: makeTypedStructHttpFilter,
+  [UDPA_TYPED_STRUCT]: makeTypedStructHttpFilter,
 };
 
 /**
@@ -140,5 +156,9 @@ export function compileHcm(typed: Obj): HcmConfig {
     serverName: String(typed['server_name'] ?? 'envoy'),
     // Envoy accepts absolute-form requests unless told otherwise.
     allowAbsoluteUrl: protocolOptions['allow_absolute_url'] !== false,
+    accessLog: compileAccessLogs(typed['access_log']),
+    tracing: typed['tracing']
+      ? inField('tracing', () => compileTracing(typed['tracing'] as Obj))
+      : undefined,
   });
 }

@@ -17,6 +17,11 @@ import type { HcmConfig } from './config.js';
 import { connectView, connectionScheme, fallbackAuthority, requestScheme } from './codec.js';
 import { normalizePath, parseRequestTarget } from './path.js';
 import type { ListenerStats } from '../../../listeners/listener-stats.js';
+import { beginHttpLog, emitHttpLog } from '../../../telemetry/access-log/http.js';
+import { TRACE_HEADERS } from '../../../telemetry/tracing/propagation.js';
+import { NO_SPAN, Tracer } from '../../../telemetry/tracing/tracer.js';
+import type { HcmTelemetry } from '../../../telemetry/metrics/hcm-telemetry.js';
+import type { ProxyMetrics } from '../../../telemetry/metrics/proxy-metrics.js';
 
 export interface HcmDeps {
   readonly routes: RouteStore;
@@ -25,12 +30,20 @@ export interface HcmDeps {
   readonly log: (line: string) => void;
   /** Called once per request when it is over: flags and details are final (access logs). */
   readonly onStreamComplete?: (stream: HttpStream) => void;
+  /** The listener's traffic_direction (tracing: OUTBOUND spans are CLIENT spans). */
+  readonly direction?: string;
+  /** Envoy's local_info: node id and cluster (tracing's node_id tag and service name). */
+  readonly localNode?: { readonly id: string; readonly cluster: string };
+  /** The proxy's Istio metrics: bound when the chain has istio.stats / metadata_exchange. */
+  readonly metrics?: ProxyMetrics;
 }
 
 export class HttpConnectionManager {
   private readonly router: Router;
   /** For each count of filters that ran: those that adjust responses, in encode (reverse) order. */
   private readonly encoders: (readonly HttpFilter[])[];
+  private readonly tracer: Tracer | undefined;
+  private readonly istio: HcmTelemetry | undefined;
 
   constructor(
     readonly config: HcmConfig,
@@ -38,6 +51,16 @@ export class HttpConnectionManager {
     private readonly listenerName: string,
   ) {
     this.router = new Router(config.router, deps.clusters, config.serverName);
+    this.tracer = config.tracing
+      ? new Tracer(config.tracing, {
+          direction: deps.direction ?? 'UNSPECIFIED',
+          nodeId: deps.localNode?.id ?? '',
+          serviceCluster: deps.localNode?.cluster ?? '',
+          clusters: deps.clusters,
+          log: deps.log,
+        })
+      : undefined;
+    this.istio = deps.metrics?.forHcm(config.filters, deps.direction ?? '', deps.clusters);
     const filters = config.filters.map((f) => f.filter);
     // Filter counters live with the listener, so they outlast this config.
     for (const f of filters) f.stats?.attach(deps.stats.filterCounters);
@@ -97,10 +120,17 @@ export class HttpConnectionManager {
     stats.downstream_rq_total++;
     stats.downstream_rq_active++;
     const view = this.view(req);
-    const stream =
-      view instanceof ProxyError
-        ? new HttpStream(req, res, fallbackView(req), [], this.listenerName)
-        : new HttpStream(req, res, view, this.addedHeaders(req), this.listenerName);
+    let trace: ReturnType<Tracer['start']>;
+    let stream: HttpStream;
+    if (view instanceof ProxyError) {
+      stream = new HttpStream(req, res, fallbackView(req), [], this.listenerName);
+    } else {
+      const added = this.addedHeaders(req);
+      trace = this.tracer?.start(req, added);
+      stream = new HttpStream(req, res, view, added, this.listenerName);
+      if (trace) stream.replacedHeaders = TRACE_HEADERS;
+    }
+    this.istio?.onRequest(stream);
     // One listener per request: stats, and an upstream attempt to cancel if the client left.
     res.once('close', () => {
       stats.downstream_rq_active--;
@@ -111,8 +141,13 @@ export class HttpConnectionManager {
         stream.responseCodeDetails ||= 'downstream_remote_disconnect';
         stream.abortUpstream?.();
       }
+      if (trace && trace !== NO_SPAN) trace.finish(stream);
+      this.istio?.onComplete(stream);
       this.deps.onStreamComplete?.(stream);
+      if (accessLog) emitHttpLog(accessLog, stream);
     });
+    const accessLog = this.config.accessLog;
+    if (accessLog) beginHttpLog(stream);
     if (view instanceof ProxyError) {
       this.reply(stream, view);
       return;
@@ -173,10 +208,13 @@ export class HttpConnectionManager {
     const encoders = this.encoders[filtersRun] ?? [];
     const routeLevels =
       viaRoute && (route.responseHeaders.length || stream.clusterChoice?.responseHeaders);
-    if (!routeLevels && encoders.length === 0) return;
+    const istio = this.istio;
+    if (!routeLevels && encoders.length === 0 && !istio) return;
     stream.finalizeResponseHeaders = (status, headers) => {
       if (routeLevels) finalizeRouteResponse(stream, status, headers);
       for (const f of encoders) f.onResponseHeaders?.(stream, status, headers);
+      // Istio's metadata_exchange is the chain's first filter: it encodes last.
+      istio?.onResponseHeaders(stream, status, headers);
     };
   }
 

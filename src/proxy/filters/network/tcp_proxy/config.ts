@@ -2,6 +2,8 @@
 // weighted clusters), timeouts and connect attempts, with Envoy's defaults.
 import { ConfigError } from '../../../config-error.js';
 import { durationMs } from '../../../routes/duration.js';
+import type { AccessLogs } from '../../../telemetry/access-log/config.js';
+import { compileAccessLogs } from '../../../telemetry/access-log/config.js';
 
 type Obj = Record<string, unknown>;
 
@@ -16,6 +18,8 @@ export interface TcpProxyConfig {
   readonly maxConnectAttempts: number;
   /** 0 = unlimited. */
   readonly maxDownstreamConnectionDurationMs: number;
+  /** access_log: undefined when there is none. */
+  readonly accessLog: AccessLogs | undefined;
 }
 
 const DEFAULT_IDLE_MS = 3600_000;
@@ -86,5 +90,6 @@ export function compileTcpProxy(typed: Obj): TcpProxyConfig {
       typed['max_downstream_connection_duration'],
       'max_downstream_connection_duration',
     ),
+    accessLog: compileAccessLogs(typed['access_log']),
   });
 }

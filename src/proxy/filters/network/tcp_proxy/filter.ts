@@ -14,6 +14,7 @@ import type { TcpProxyConfig } from './config.js';
 import { connectTcp } from './connect.js';
 import { TcpSession } from './session.js';
 import { splice } from './splice.js';
+import { emitTcpLog } from '../../../telemetry/access-log/http.js';
 
 export interface TcpProxyDeps {
   readonly clusters: ClusterManager;
@@ -31,6 +32,7 @@ export class TcpProxyFilter implements NetworkFilter {
 
   onConnection(socket: Socket, conn: ConnectionInfo): void {
     const session = new TcpSession(conn.listenerName, this.config.statPrefix, conn.remoteAddress);
+    session.connection = conn;
     // Nothing is read from the client until the upstream is there: the kernel buffers it.
     socket.pause();
     socket.on('error', () => undefined);
@@ -40,8 +42,14 @@ export class TcpProxyFilter implements NetworkFilter {
   private end(socket: Socket, session: TcpSession): void {
     socket.destroy();
     session.endTime = performance.now();
-    this.deps.onSessionEnd?.(session);
+    this.finished(session);
   }
+
+  /** A session is over: its access log lines, then whoever else listens. */
+  private readonly finished = (session: TcpSession): void => {
+    if (this.config.accessLog) emitTcpLog(this.config.accessLog, session);
+    this.deps.onSessionEnd?.(session);
+  };
 
   private async connect(socket: Socket, conn: ConnectionInfo, session: TcpSession): Promise<void> {
     const name = this.config.pickCluster();
@@ -91,7 +99,7 @@ export class TcpProxyFilter implements NetworkFilter {
         splice(socket, upstream, session, {
           idleTimeoutMs: this.config.idleTimeoutMs,
           maxDurationMs: this.config.maxDownstreamConnectionDurationMs,
-          ...(this.deps.onSessionEnd ? { onClose: this.deps.onSessionEnd } : {}),
+          onClose: this.finished,
         });
         return;
       } catch (e) {

@@ -2,6 +2,7 @@
 // ended, with Envoy's response flags, for access logs and metrics (the TCP side of HttpStream).
 import type { ResponseFlag } from '../../../errors.js';
 import type { Host } from '../../../upstream/host.js';
+import type { ConnectionInfo } from '../../../listeners/connection.js';
 
 export class TcpSession {
   readonly startTime = performance.now();
@@ -16,6 +17,8 @@ export class TcpSession {
   bytesSent = 0;
   /** performance.now() when both sides were closed. */
   endTime = 0;
+  /** The downstream connection's addresses and SNI (access logs). */
+  connection: ConnectionInfo | undefined;
 
   constructor(
     readonly listenerName: string,
