@@ -3,17 +3,26 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { BenchUsageError, parseBenchArgs } from './options.js';
 
-test('defaults: every target, wrk -t1 -c32 8 s, hey 1000 req/s over 10 workers for 10 s', () => {
+test('defaults: every target, 4 rounds of wrk -t1 -c32 3 s and hey 1000 req/s, 10 workers, 3 s', () => {
   const o = parseBenchArgs([]);
-  assert.deepEqual(o.targets, ['direct', 'skiff', 'skiff-rules', 'nginx', 'haproxy']);
+  assert.deepEqual(o.targets, [
+    'direct',
+    'skiff',
+    'skiff-bare',
+    'skiff-telemetry',
+    'skiff-rules',
+    'nginx',
+    'haproxy',
+  ]);
   assert.deepEqual(o.settings, {
     warmupSeconds: 3,
-    wrkSeconds: 8,
+    wrkSeconds: 3,
     wrkThreads: 1,
     wrkConnections: 32,
     rate: 1000,
     heyWorkers: 10,
-    heySeconds: 10,
+    heySeconds: 3,
+    rounds: 4,
   });
   assert.equal(o.out, 'bench/results/latest.md');
   assert.equal(o.profile, false);
@@ -37,4 +46,5 @@ test('refuses unknown targets, flags and non-numbers', () => {
   assert.throws(() => parseBenchArgs(['--fast']), BenchUsageError);
   assert.throws(() => parseBenchArgs(['--rate', 'lots']), BenchUsageError);
   assert.throws(() => parseBenchArgs(['--duration', '0']), BenchUsageError);
+  assert.throws(() => parseBenchArgs(['--rounds', '0']), BenchUsageError);
 });

@@ -24,17 +24,21 @@ export class BenchUsageError extends Error {
 
 export const USAGE = `usage: npm run bench -- [flags]
 
-Runs direct, skiff's sidecar pair, nginx and haproxy (two hops each) one after the other and
-prints a markdown report (also written to --out).
+Starts direct, skiff's sidecar pair (skiff: Istio's default telemetry; skiff-bare: none;
+skiff-telemetry: metrics, access logs and 1% tracing; skiff-rules: a rule set), nginx and
+haproxy (two hops each), then measures them in interleaved rounds (forward order, then
+reverse, ...), then pairs of skiff's variants head to head, and prints a markdown report of
+each target's medians and of each variant's ratios (also written to --out).
 
   --targets LIST         comma-separated, of ${TARGET_NAMES.join(',')} (default: all)
-  --warmup SECONDS       wrk warm-up per target (default 3)
-  --duration SECONDS     wrk saturation run (default 8)
+  --rounds N             rounds per target and per head-to-head pair (default 4)
+  --warmup SECONDS       wrk warm-up per target, once before the rounds (default 3)
+  --duration SECONDS     wrk saturation run per round (default 3)
   --threads N            wrk threads (default 1)
   --connections N        wrk connections (default 32)
   --rate N               hey's fixed rate, req/s overall (default 1000)
   --workers N            hey workers (default 10; each sends rate/workers req/s)
-  --latency-duration S   hey run (default 10)
+  --latency-duration S   hey run per round (default 3)
   --out FILE             report file (default bench/results/latest.md)
   --profile              run skiff under node --cpu-prof, print its sidecars' top functions
   --skiff-node-flags=F   more node flags for skiff's processes, space-separated, after
@@ -66,6 +70,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
         connections: { type: 'string' },
         rate: { type: 'string' },
         workers: { type: 'string' },
+        rounds: { type: 'string' },
         'latency-duration': { type: 'string' },
         out: { type: 'string' },
         profile: { type: 'boolean' },
@@ -96,12 +101,13 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
     targets: TARGET_NAMES.filter((t) => targets.includes(t)),
     settings: {
       warmupSeconds: positive(parsed.warmup, 'warmup', 3),
-      wrkSeconds: positive(parsed.duration, 'duration', 8),
+      wrkSeconds: positive(parsed.duration, 'duration', 3),
       wrkThreads: positive(parsed.threads, 'threads', 1),
       wrkConnections: positive(parsed.connections, 'connections', 32),
       rate: positive(parsed.rate, 'rate', 1000),
       heyWorkers: positive(parsed.workers, 'workers', 10),
-      heySeconds: positive(parsed['latency-duration'], 'latency-duration', 10),
+      heySeconds: positive(parsed['latency-duration'], 'latency-duration', 3),
+      rounds: Math.max(1, Math.round(positive(parsed.rounds, 'rounds', 4))),
     },
     out: parsed.out ?? 'bench/results/latest.md',
     profile: parsed.profile ?? false,

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { LoadSettings, TargetResult } from './measure.js';
-import { derive, renderReport, type RunInfo } from './report.js';
+import { derive, pairedRatio, renderReport, type RunInfo } from './report.js';
 
 const MB = 1024 * 1024;
 
@@ -50,6 +50,7 @@ const SETTINGS: LoadSettings = {
   heyWorkers: 10,
   rate: 1000,
   heySeconds: 10,
+  rounds: 3,
 };
 
 const INFO: RunInfo = {
@@ -133,5 +134,145 @@ describe('renderReport', () => {
       /nginx\*\*: wrk saw 12 non-2xx responses and 1 socket errors of 800 requests/,
     );
     assert.match(out, /^\| added p50 latency per hop \| ≤ 0\.5 ms \| — \| not measured \|$/m);
+  });
+});
+
+describe('skiff with the rule set against skiff', () => {
+  const withRounds = (r: TargetResult, rounds: { rps: number; cpu: number }[]): TargetResult => ({
+    ...r,
+    rounds: rounds.map((x) => ({ rps: x.rps, cpuPerProxy: x.cpu, cpuOutbound: x.cpu })),
+  });
+  const bare = withRounds(skiff, [
+    { rps: 5000, cpu: 0.1 },
+    { rps: 2500, cpu: 0.2 },
+    { rps: 4000, cpu: 0.12 },
+  ]);
+  const rules = withRounds(
+    { ...result('skiff-rules', { rps: 4000, p50: 1.3, p99: 3.5, cpu: [0.13, 0.1] }) },
+    [
+      { rps: 4500, cpu: 0.11 },
+      { rps: 2000, cpu: 0.24 },
+      { rps: 4000, cpu: 0.12 },
+    ],
+  );
+
+  test('ratios pair the rounds: their median and range', () => {
+    const r = pairedRatio(bare.rounds, rules.rounds, 'rps');
+    assert.equal(r?.median, 0.9);
+    assert.equal(r?.min, 0.8);
+    assert.equal(r?.max, 1);
+    assert.equal(r?.rounds, 3);
+    assert.equal(pairedRatio(bare.rounds, undefined, 'rps'), undefined);
+  });
+
+  test('the report gives the paired ratios and whether they are within 10%', () => {
+    const md = renderReport(INFO, [direct, bare, rules]);
+    assert.match(
+      md,
+      /^\| throughput \(req\/s\) \| 5000 \| 4000 \| 0\.90× \| 0\.80×–1\.00× \(3\) \| — \| — \| yes \|$/m,
+    );
+    assert.match(
+      md,
+      /^\| CPU per 1000 req\/s, outbound proxy \| 0\.120 \| 0\.130 \| 1\.10× \| 1\.00×–1\.20× \(3\) \| — \| — \| yes \|$/m,
+    );
+    const worse = withRounds(rules, [
+      { rps: 4000, cpu: 0.2 },
+      { rps: 2000, cpu: 0.3 },
+      { rps: 3000, cpu: 0.2 },
+    ]);
+    assert.match(renderReport(INFO, [bare, worse]), /^\| throughput .*\| \*\*no\*\* \|$/m);
+    // Route lookup cost against the outbound's CPU per request at saturation (0.1 ms per 1000).
+    const costed: TargetResult = {
+      ...rules,
+      hops: rules.hops.map((h) => ({ ...h, saturationCpuPer1000: 0.1 })),
+      routeCost: { routesTried: 58, nsPerLookup: 500 },
+    };
+    assert.match(
+      renderReport(INFO, [bare, costed]),
+      /^- skiff-rules: 0\.50 µs per lookup, 58 route\(s\) tried, 0\.5% of the outbound proxy's CPU per request at saturation$/m,
+    );
+    // Measured head to head, the verdict follows the head-to-head ratio.
+    const h2hBare: TargetResult = {
+      ...bare,
+      headToHead: { 'skiff-rules': [{ rps: 3000 }, { rps: 3000 }] },
+    };
+    const h2hWorse: TargetResult = {
+      ...worse,
+      headToHead: { skiff: [{ rps: 2900 }, { rps: 2800 }] },
+    };
+    assert.match(
+      renderReport(INFO, [h2hBare, h2hWorse]),
+      /^\| throughput \(req\/s\) \| 5000 \| 4000 \| 0\.80× \| 0\.75×–0\.80× \(3\) \| 0\.95× \| 0\.93×–0\.97× \(2\) \| yes \|$/m,
+    );
+  });
+});
+
+describe('the telemetry variants against skiff-bare', () => {
+  const rounds = (rps: number[], cpu: number[]) =>
+    rps.map((r, i) => ({ rps: r, cpuPerProxy: cpu[i]!, saturationCpuPerProxy: cpu[i]! }));
+  const bare: TargetResult = {
+    ...result('skiff-bare', { rps: 5000, p50: 1.2, p99: 3, cpu: [0.1, 0.1] }),
+    rounds: rounds([5000, 4000], [0.1, 0.1]),
+    headToHead: {
+      skiff: rounds([3000, 3000], [0.1, 0.1]),
+      'skiff-telemetry': rounds([2000, 2000], [0.1, 0.1]),
+    },
+  };
+  const metrics: TargetResult = {
+    ...result('skiff', { rps: 4500, p50: 1.3, p99: 3.5, cpu: [0.11, 0.11] }),
+    rounds: rounds([4500, 3800], [0.11, 0.11]),
+    headToHead: { 'skiff-bare': rounds([2850, 2700], [0.105, 0.11]) },
+  };
+  const full: TargetResult = {
+    ...result('skiff-telemetry', { rps: 4000, p50: 1.4, p99: 4, cpu: [0.125, 0.125] }),
+    rounds: rounds([4000, 3000], [0.125, 0.125]),
+    headToHead: { 'skiff-bare': rounds([1600, 1500], [0.12, 0.13]) },
+    notes: ['outbound: 10 access log lines', 'Zipkin receiver: 3 spans'],
+  };
+  const md = renderReport(INFO, [direct, metrics, bare, full]);
+
+  test('one section per comparison present, skiff-rules absent', () => {
+    assert.match(md, /^### skiff-telemetry ÷ skiff-bare$/m);
+    assert.match(md, /^### skiff ÷ skiff-bare$/m);
+    assert.match(md, /^### skiff-telemetry ÷ skiff$/m);
+    assert.doesNotMatch(md, /skiff-rules ÷/);
+    assert.match(
+      md,
+      /^- skiff-telemetry: outbound: 10 access log lines; Zipkin receiver: 3 spans$/m,
+    );
+  });
+
+  test('all telemetry: interleaved and head-to-head ratios, no verdict, a cost line', () => {
+    const section = md.slice(md.indexOf('### skiff-telemetry ÷ skiff-bare'));
+    assert.match(
+      section,
+      /^\| throughput \(req\/s\) \| 5000 \| 4000 \| 0\.78× \| 0\.75×–0\.80× \(2\) \| 0\.78× \| 0\.75×–0\.80× \(2\) \|$/m,
+    );
+    assert.match(
+      section,
+      /^\| CPU per 1000 req\/s per proxy \(mean of 2\) \| 0\.100 \| 0\.125 \| 1\.25× \| 1\.25×–1\.25× \(2\) \| 1\.25× \| 1\.20×–1\.30× \(2\) \|$/m,
+    );
+    assert.match(
+      section,
+      /^Cost \(head to head medians\): throughput 0\.78× \(−22\.5%\), CPU per request per proxy at 1000 req\/s 1\.25× \(\+25\.0%\), at saturation 1\.25× \(\+25\.0%\)\.$/m,
+    );
+  });
+
+  test('metrics alone are paired with their own head-to-head rounds', () => {
+    const section = md.slice(md.indexOf('### skiff ÷ skiff-bare'));
+    assert.match(
+      section,
+      /^\| throughput \(req\/s\) \| 5000 \| 4500 \| 0\.93× \| 0\.90×–0\.95× \(2\) \| 0\.93× \| 0\.90×–0\.95× \(2\) \|$/m,
+    );
+  });
+
+  test('access logs and tracing over the metrics: interleaved only', () => {
+    const section = md.slice(md.indexOf('### skiff-telemetry ÷ skiff'));
+    assert.match(section, /the two were not loaded head to head/);
+    assert.match(
+      section,
+      /^\| measure \| skiff \| skiff-telemetry \| ÷, interleaved \| range \|$/m,
+    );
+    assert.match(section, /^Cost \(interleaved medians\): throughput 0\.84× /m);
   });
 });

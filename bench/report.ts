@@ -1,6 +1,6 @@
 // The benchmark's report in markdown: absolute figures per target, skiff against nginx and
 // haproxy, and skiff's per-hop targets with whether this run met them.
-import type { LoadSettings, TargetResult } from './measure.js';
+import { median, type LoadSettings, type RoundFigures, type TargetResult } from './measure.js';
 import { APP_BODY } from './targets/app.js';
 import { PROXIED_URL, type TargetName } from './targets/types.js';
 
@@ -156,32 +156,273 @@ function peersTable(by: ReadonlyMap<TargetName, Derived>): string[] {
   );
 }
 
-/** What carrying a realistic rule set costs the outbound sidecar (the issue: within 10%). */
-function rulesTable(by: ReadonlyMap<TargetName, Derived>): string[] {
-  const bare = by.get('skiff');
-  const rules = by.get('skiff-rules');
-  if (!bare || !rules) return [];
-  const change = (a: number | undefined, b: number | undefined): string =>
-    a === undefined || b === undefined || a === 0 ? '—' : `${(((b - a) / a) * 100).toFixed(1)}%`;
+/** The acceptance criterion for skiff-rules: within 10% of skiff. */
+export const RULES_TOLERANCE = 0.1;
+
+/** One "subject ÷ baseline" comparison of two of skiff's variants. */
+export interface Comparison {
+  readonly subject: TargetName;
+  readonly baseline: TargetName;
+  /** What the ratio is the cost of, for the report. */
+  readonly cost: string;
+  /** Measured head to head too (run.ts loads the two at the same time for some rounds). */
+  readonly headToHead: boolean;
+  /** Judged against RULES_TOLERANCE (issue 3's criterion: skiff-rules only). */
+  readonly judged: boolean;
+}
+
+/**
+ * The comparisons the report makes, when both targets ran. The telemetry ones are taken against
+ * skiff-bare, the pair without any telemetry: skiff-telemetry ÷ skiff-bare is the cost of all of
+ * it (and is what is measured head to head), skiff ÷ skiff-bare that of Istio's default metrics
+ * alone; skiff-telemetry ÷ skiff (access logs and tracing over the metrics) follows from the
+ * interleaved rounds only.
+ */
+export const COMPARISONS: readonly Comparison[] = [
+  {
+    subject: 'skiff-rules',
+    baseline: 'skiff',
+    cost: 'a realistic rule set (20 VirtualServices with regex, header and query matches, 20 DestinationRules; `echo` walks 57 non-matching routes first)',
+    headToHead: true,
+    judged: true,
+  },
+  {
+    subject: 'skiff-telemetry',
+    baseline: 'skiff-bare',
+    cost: "all of Istio's usual telemetry: metrics (istio.stats), access logs (Istio's text format to the sidecars' stdout, i.e. their log files) and tracing at 1% to a Zipkin receiver",
+    headToHead: true,
+    judged: false,
+  },
+  {
+    subject: 'skiff',
+    baseline: 'skiff-bare',
+    cost: "Istio's default metrics alone (istio.stats and istio.metadata_exchange, on in skiff by default)",
+    headToHead: true,
+    judged: false,
+  },
+  {
+    subject: 'skiff-telemetry',
+    baseline: 'skiff',
+    cost: 'access logs and 1% tracing over the default metrics',
+    headToHead: false,
+    judged: false,
+  },
+];
+
+/** The pairs run.ts measures head to head: baseline first. */
+export const HEAD_TO_HEAD_PAIRS: readonly (readonly [TargetName, TargetName])[] =
+  COMPARISONS.filter((c) => c.headToHead).map((c) => [c.baseline, c.subject] as const);
+
+/** subject ÷ baseline for one measure: the median of the per-round ratios, and their range. */
+export interface PairedRatio {
+  readonly median: number;
+  readonly min: number;
+  readonly max: number;
+  readonly rounds: number;
+}
+
+/**
+ * Ratios b ÷ a of rounds measured side by side (round i of one target next to round i of the
+ * other), so the machine's load at the time weighs on both; undefined without a pair.
+ */
+export function pairedRatio(
+  a: readonly RoundFigures[] | undefined,
+  b: readonly RoundFigures[] | undefined,
+  key: keyof RoundFigures,
+): PairedRatio | undefined {
+  const ratios: number[] = [];
+  for (let i = 0; i < Math.min(a?.length ?? 0, b?.length ?? 0); i++) {
+    const x = a![i]![key];
+    const y = b![i]![key];
+    if (x !== undefined && y !== undefined && x > 0 && Number.isFinite(y)) ratios.push(y / x);
+  }
+  const m = median(ratios);
+  return m === undefined
+    ? undefined
+    : { median: m, min: Math.min(...ratios), max: Math.max(...ratios), rounds: ratios.length };
+}
+
+type Hop = TargetResult['hops'][number];
+
+/** The rows of a comparison: a measure, its per-round key, its value in a result. */
+const COMPARED: readonly {
+  readonly label: string;
+  readonly key: keyof RoundFigures;
+  readonly value: (r: TargetResult, d: Derived) => number | undefined;
+  readonly format: (v: number | undefined) => string;
+  readonly higherIsBetter: boolean;
+}[] = [
+  {
+    label: 'throughput (req/s)',
+    key: 'rps',
+    value: (_, d) => d.rps,
+    format: int,
+    higherIsBetter: true,
+  },
+  { label: 'p50 (ms)', key: 'p50Ms', value: (_, d) => d.p50Ms, format: ms, higherIsBetter: false },
+  { label: 'p99 (ms)', key: 'p99Ms', value: (_, d) => d.p99Ms, format: ms, higherIsBetter: false },
+  {
+    label: 'CPU per 1000 req/s per proxy (mean of 2)',
+    key: 'cpuPerProxy',
+    value: (_, d) => d.cpuPerProxy,
+    format: cpu,
+    higherIsBetter: false,
+  },
+  {
+    label: 'CPU per 1000 req/s, outbound proxy',
+    key: 'cpuOutbound',
+    value: (r) => r.hops[0]?.cpuPer1000,
+    format: cpu,
+    higherIsBetter: false,
+  },
+  {
+    label: 'CPU per 1000 requests at saturation per proxy (mean of 2)',
+    key: 'saturationCpuPerProxy',
+    value: (r) => meanOf(r.hops.map((h: Hop) => h.saturationCpuPer1000)),
+    format: cpu,
+    higherIsBetter: false,
+  },
+  {
+    label: 'CPU per 1000 requests at saturation, outbound proxy',
+    key: 'saturationCpuOutbound',
+    value: (r) => r.hops[0]?.saturationCpuPer1000,
+    format: cpu,
+    higherIsBetter: false,
+  },
+];
+
+function meanOf(v: readonly (number | undefined)[]): number | undefined {
+  const d = v.filter((x): x is number => x !== undefined);
+  return d.length === v.length && d.length ? d.reduce((a, b) => a + b, 0) / d.length : undefined;
+}
+
+const times = (v: number): string => `${v.toFixed(2)}×`;
+
+/** A ratio as a change: `0.92× (−8.0%)`. */
+function asCost(r: PairedRatio): string {
+  const p = (r.median - 1) * 100;
+  return `${times(r.median)} (${p >= 0 ? '+' : '−'}${Math.abs(p).toFixed(1)}%)`;
+}
+
+/** Route lookup for the benchmark's request (skiff and skiff-rules), for the rules section. */
+function routeCostLines(results: readonly TargetResult[]): string[] {
+  const costLine = (name: TargetName): string | undefined => {
+    const r = results.find((x) => x.name === name && !x.error);
+    const c = r?.routeCost;
+    if (!c) return undefined;
+    const perRequestNs = (r.hops[0]?.saturationCpuPer1000 ?? NaN) * 1e6; // CPU-s per 1000 → ns
+    const share = Number.isFinite(perRequestNs)
+      ? `, ${((c.nsPerLookup / perRequestNs) * 100).toFixed(1)}% of the outbound proxy's CPU per request at saturation`
+      : '';
+    return `- ${name}: ${(c.nsPerLookup / 1000).toFixed(2)} µs per lookup, ${c.routesTried} route(s) tried${share}`;
+  };
+  const costs = [costLine('skiff'), costLine('skiff-rules')].filter((l) => l !== undefined);
+  return costs.length
+    ? [
+        '',
+        "Route lookup for the benchmark's request, timed in the bench process on the outbound sidecar's own route configuration (from its /config_dump):",
+        '',
+        ...costs,
+      ]
+    : [];
+}
+
+/** One comparison: the two targets' medians and the per-round ratios, with a verdict if judged. */
+function comparisonSection(
+  c: Comparison,
+  results: readonly TargetResult[],
+  by: ReadonlyMap<TargetName, Derived>,
+): string[] {
+  const ra = results.find((r) => r.name === c.baseline && !r.error);
+  const rb = results.find((r) => r.name === c.subject && !r.error);
+  const da = by.get(c.baseline);
+  const db = by.get(c.subject);
+  if (!ra || !rb || !da || !db) return [];
+  const ha = c.headToHead ? ra.headToHead?.[c.subject] : undefined;
+  const hb = c.headToHead ? rb.headToHead?.[c.baseline] : undefined;
+  const range = (r: PairedRatio | undefined): string =>
+    r ? `${times(r.min)}–${times(r.max)} (${r.rounds})` : '—';
+  const verdict = (r: PairedRatio | undefined, higherIsBetter: boolean): string => {
+    if (!r) return 'not measured';
+    const ok = higherIsBetter ? r.median >= 1 - RULES_TOLERANCE : r.median <= 1 + RULES_TOLERANCE;
+    return ok ? 'yes' : '**no**';
+  };
+  const rows = COMPARED.map((m) => {
+    const seq = pairedRatio(ra.rounds, rb.rounds, m.key);
+    const both = pairedRatio(ha, hb, m.key);
+    return {
+      m,
+      seq,
+      both,
+      cells: [
+        m.label,
+        m.format(m.value(ra, da)),
+        m.format(m.value(rb, db)),
+        seq ? times(seq.median) : '—',
+        range(seq),
+        ...(c.headToHead ? [both ? times(both.median) : '—', range(both)] : []),
+        ...(c.judged ? [verdict(both ?? seq, m.higherIsBetter)] : []),
+      ],
+    };
+  });
+  const title = `### ${c.subject} ÷ ${c.baseline}`;
+  const intro =
+    `The cost of ${c.cost}. ${c.subject} ÷ ${c.baseline} is the median of per-round ratios, with their range: ` +
+    '"interleaved" pairs the rounds above (the two measured one after the other)' +
+    (c.headToHead
+      ? ', "head to head" pairs rounds in which both were loaded at the same time, each by its own wrk or hey, so that whatever else the machine does weighs on both alike (their absolute figures are not comparable with the others: the two share the machine)'
+      : '; the two were not loaded head to head') +
+    '.' +
+    (c.judged
+      ? ` The goal is to stay within ${RULES_TOLERANCE * 100}%, judged head to head where measured; hey's 0.1 ms resolution makes the latency ratios coarse:`
+      : ' Below 1× is less throughput or less CPU; above, more:');
+  const summary: string[] = [];
+  if (!c.judged) {
+    // The cost in one line: head to head where measured, else interleaved.
+    const pick = (key: keyof RoundFigures) => {
+      const row = rows.find((r) => r.m.key === key);
+      return row?.both ?? row?.seq;
+    };
+    const how = rows.some((r) => r.both) ? 'head to head' : 'interleaved';
+    const parts = [
+      ['throughput', pick('rps')],
+      ['CPU per request per proxy at 1000 req/s', pick('cpuPerProxy')],
+      ['at saturation', pick('saturationCpuPerProxy')],
+      ['p50', pick('p50Ms')],
+      ['p99', pick('p99Ms')],
+    ] as const;
+    const said = parts.filter(([, r]) => r).map(([what, r]) => `${what} ${asCost(r!)}`);
+    if (said.length) summary.push('', `Cost (${how} medians): ${said.join(', ')}.`);
+  }
   return [
     '',
-    'With a realistic rule set (20 VirtualServices with regex, header and query matches, 20 DestinationRules; `echo` walks 19 non-matching routes first):',
+    title,
+    ...(c.judged ? routeCostLines(results) : []),
+    '',
+    intro,
     '',
     ...table(
-      ['measure', 'skiff', 'skiff-rules', 'change'],
       [
-        ['throughput (req/s)', int(bare.rps), int(rules.rps), change(bare.rps, rules.rps)],
-        ['p50 (ms)', ms(bare.p50Ms), ms(rules.p50Ms), change(bare.p50Ms, rules.p50Ms)],
-        ['p99 (ms)', ms(bare.p99Ms), ms(rules.p99Ms), change(bare.p99Ms, rules.p99Ms)],
-        [
-          'CPU per 1000 req/s per proxy',
-          cpu(bare.cpuPerProxy),
-          cpu(rules.cpuPerProxy),
-          change(bare.cpuPerProxy, rules.cpuPerProxy),
-        ],
+        'measure',
+        c.baseline,
+        c.subject,
+        '÷, interleaved',
+        'range',
+        ...(c.headToHead ? ['÷, head to head', 'range'] : []),
+        ...(c.judged ? [`within ${RULES_TOLERANCE * 100}%`] : []),
       ],
+      rows.map((r) => r.cells),
     ),
+    ...summary,
   ];
+}
+
+/** Every comparison whose two targets ran. */
+function comparisons(
+  results: readonly TargetResult[],
+  by: ReadonlyMap<TargetName, Derived>,
+): string[] {
+  return COMPARISONS.flatMap((c) => comparisonSection(c, results, by));
 }
 
 function goalsTable(skiff: Derived | undefined): string[] {
@@ -264,7 +505,8 @@ export function renderReport(info: RunInfo, results: readonly TargetResult[]): s
     `- machine: ${info.machine}`,
     `- software: ${info.versions.join('; ')}`,
     `- load average (1, 5, 15 min): ${load(info.loadAverage.before)} before, ${load(info.loadAverage.after)} after`,
-    `- saturation: \`wrk -t${s.wrkThreads} -c${s.wrkConnections} -d${s.wrkSeconds}s\` after a ${s.warmupSeconds} s warm-up; ` +
+    `- ${s.rounds} rounds per target, interleaved (forward order, then reverse, ...); figures are medians over the rounds, peak RSS the largest`,
+    `- saturation: \`wrk -t${s.wrkThreads} -c${s.wrkConnections} -d${s.wrkSeconds}s\` per round after a ${s.warmupSeconds} s warm-up; ` +
       `latency and CPU: \`hey -z ${s.heySeconds}s -c ${s.heyWorkers} -q ${s.rate / s.heyWorkers}\` (${s.rate} req/s); ` +
       'hey reports latency to 0.1 ms, so an added latency per hop is ±0.05 ms',
     `- topology: load → outbound proxy (forward-proxy form, \`GET ${PROXIED_URL}\`) → inbound proxy → app ` +
@@ -275,7 +517,16 @@ export function renderReport(info: RunInfo, results: readonly TargetResult[]): s
   for (const k of info.skipped) out.push(`- **skipped** ${k.name}: ${k.why}`);
   if (info.missing.length || info.skipped.length) out.push('');
   out.push(...resultsTable(results, direct), '');
-  out.push(...peersTable(by), ...rulesTable(by), '');
+  const notes = results.filter((r) => r.notes?.length);
+  if (notes.length) {
+    out.push(
+      "Checked after the warm-up (from the sidecars' /config_dump, /stats/prometheus and logs):",
+      '',
+      ...notes.map((r) => `- ${r.name}: ${r.notes!.join('; ')}`),
+      '',
+    );
+  }
+  out.push(...peersTable(by), ...comparisons(results, by), '');
   out.push(...goalsTable(by.get('skiff')), '');
   const errors = errorLines(results, s.rate);
   if (errors.length) out.push('Errors during the run:', '', ...errors, '');

@@ -1,21 +1,35 @@
-// `npm run bench`: direct, skiff's sidecar pair, nginx and haproxy measured one after the other
-// in one run on this machine; prints the markdown report and writes it to bench/results/.
+// `npm run bench`: direct, skiff's sidecar pair (its variants: default telemetry, no telemetry,
+// all telemetry, a rule set), nginx and haproxy, all started first, then measured in interleaved
+// rounds (forward order, then reverse, so that a slow drift of the machine's load weighs on
+// every target alike); each target's figures are its rounds' medians. Then pairs of skiff's
+// variants are measured head to head (report.ts's HEAD_TO_HEAD_PAIRS). Prints the markdown
+// report and writes it to bench/results/.
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PortAllocator } from '../src/launcher/ports.js';
 import { SKIFF_VERSION } from '../src/xds/node.js';
 import { Cleanup } from './cleanup.js';
-import { measure, type MeasureContext, type TargetResult } from './measure.js';
+import {
+  combineRounds,
+  measureRound,
+  prepare,
+  roundOrder,
+  type MeasureContext,
+  type PreparedTarget,
+  type RoundResult,
+  type TargetResult,
+} from './measure.js';
 import { BenchUsageError, parseBenchArgs, USAGE, type BenchOptions } from './options.js';
 import { clockTicksPerSecond } from './procfs.js';
 import { profileFileFor, readProfile, renderProfile, summarizeProfile } from './profile.js';
-import { renderReport, type RunInfo } from './report.js';
+import { HEAD_TO_HEAD_PAIRS, renderReport, type RunInfo } from './report.js';
+import { fetchRouteCost, type RouteCost } from './route-cost.js';
 import { startApp, type StandaloneApp } from './targets/app.js';
 import { startHaproxyPair } from './targets/haproxy.js';
 import { startNginxPair } from './targets/nginx.js';
-import { startSkiffPair } from './targets/skiff.js';
-import type { RunningTarget, TargetName } from './targets/types.js';
+import { startSkiffPair, type SkiffTargetName } from './targets/skiff.js';
+import { SKIFF_TARGETS, type RunningTarget, type TargetName } from './targets/types.js';
 import { findTools, type Tools } from './tools.js';
 
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
@@ -67,11 +81,11 @@ interface Run {
 
 async function startTarget(name: TargetName, run: Run): Promise<RunningTarget> {
   const { dir, ports, cleanup, tools } = run;
-  if (name === 'skiff' || name === 'skiff-rules') {
+  if (SKIFF_TARGETS.includes(name)) {
     const target = await startSkiffPair({
       dir: path.join(dir, name),
       cleanup,
-      rules: name === 'skiff-rules',
+      name: name as SkiffTargetName,
       ...(run.opts.profile ? { cpuProfileDir: path.join(dir, 'profiles') } : {}),
       nodeFlags: run.opts.skiffNodeFlags,
       ...(run.opts.verbose ? { echo: log } : {}),
@@ -88,8 +102,9 @@ async function startTarget(name: TargetName, run: Run): Promise<RunningTarget> {
       stop: async () => {},
     };
   }
-  const pair = { dir, appPort, ports, cleanup, binary: tools.found.get(name)?.path ?? name };
-  return name === 'nginx' ? startNginxPair(pair) : startHaproxyPair(pair);
+  const tool = name === 'nginx' ? 'nginx' : 'haproxy';
+  const pair = { dir, appPort, ports, cleanup, binary: tools.found.get(tool)?.path ?? tool };
+  return tool === 'nginx' ? startNginxPair(pair) : startHaproxyPair(pair);
 }
 
 /** Summaries of the sidecars' CPU profiles (written when they exited). */
@@ -108,19 +123,99 @@ function profileReport(run: Run, target: RunningTarget): void {
   }
 }
 
-async function runTarget(name: TargetName, run: Run): Promise<TargetResult> {
-  log(`bench: ${name}`);
-  let target: RunningTarget | undefined;
+interface Live {
+  readonly name: TargetName;
+  target?: RunningTarget;
+  prepared?: PreparedTarget;
+  readonly rounds: RoundResult[];
+  /** By the other target of the pair. */
+  readonly headToHead: Partial<Record<TargetName, RoundResult[]>>;
+  routeCost?: RouteCost;
+  notes?: readonly string[];
+  error?: string;
+}
+
+/** Starts every target, measures them round by round, stops them; a result per target. */
+async function runTargets(names: readonly TargetName[], run: Run): Promise<TargetResult[]> {
+  const live: Live[] = names.map((name) => ({ name, rounds: [], headToHead: {} }));
+  const fail = (l: Live, err: unknown): void => {
+    l.error = (err as Error).message;
+    log(`bench: ${l.name} failed: ${l.error}`);
+  };
   try {
-    target = await startTarget(name, run);
-    return await measure(target, run.ctx);
-  } catch (err) {
-    log(`bench: ${name} failed: ${(err as Error).message}`);
-    return { name, hops: [], error: (err as Error).message };
+    for (const l of live) {
+      if (run.cleanup.interrupted.aborted) break;
+      log(`bench: starting ${l.name}`);
+      try {
+        l.target = await startTarget(l.name, run);
+        l.prepared = await prepare(l.target, run.ctx);
+        // After the warm-up's traffic: is the target what its name says (telemetry, logs)?
+        if (l.target.verify) {
+          l.notes = await l.target.verify();
+          for (const note of l.notes) log(`  ${l.name}: ${note}`);
+        }
+        if (l.target.outboundAdmin) {
+          const cost = await fetchRouteCost(l.target.outboundAdmin).catch(() => undefined);
+          if (cost) l.routeCost = cost;
+        }
+      } catch (err) {
+        fail(l, err);
+      }
+    }
+    for (let round = 0; round < run.opts.settings.rounds; round++) {
+      for (const l of roundOrder(live, round)) {
+        if (run.cleanup.interrupted.aborted) break;
+        if (l.error || !l.prepared) continue;
+        try {
+          l.rounds.push(
+            ...(await measureRound([l.prepared], run.ctx, `${l.name} round ${round + 1}`)),
+          );
+        } catch (err) {
+          fail(l, err);
+        }
+      }
+    }
+    // Pairs of skiff's variants head to head: loaded at the same time, so that whatever else the
+    // machine does weighs on both; their ratio is the variant's cost with the least noise.
+    for (const [a, b] of HEAD_TO_HEAD_PAIRS) {
+      const base = live.find((l) => l.name === a);
+      const other = live.find((l) => l.name === b);
+      const what = `${a} and ${b} head to head`;
+      for (let round = 0; round < run.opts.settings.rounds; round++) {
+        if (run.cleanup.interrupted.aborted || !base?.prepared || !other?.prepared) break;
+        if (base.error || other.error) break;
+        const pair = roundOrder([base, other], round);
+        try {
+          const out = await measureRound(
+            pair.map((l) => l.prepared!),
+            run.ctx,
+            `${what}, round ${round + 1}`,
+          );
+          pair.forEach((l, i) => {
+            const partner = pair[1 - i]!.name;
+            (l.headToHead[partner] ??= []).push(out[i]!);
+          });
+        } catch (err) {
+          log(`bench: ${what} failed: ${(err as Error).message}`);
+          break;
+        }
+      }
+    }
   } finally {
-    await target?.stop();
-    if (target && name.startsWith('skiff') && run.opts.profile) profileReport(run, target);
+    for (const l of live) {
+      await l.target?.stop();
+      if (l.target && l.name.startsWith('skiff') && run.opts.profile) profileReport(run, l.target);
+    }
   }
+  return live.map((l) =>
+    l.error || !l.prepared
+      ? { name: l.name, hops: [], error: l.error ?? 'not measured' }
+      : {
+          ...combineRounds(l.prepared, l.rounds, l.headToHead),
+          ...(l.routeCost ? { routeCost: l.routeCost } : {}),
+          ...(l.notes?.length ? { notes: l.notes } : {}),
+        },
+  );
 }
 
 async function main(argv: readonly string[], cleanup: Cleanup): Promise<number> {
@@ -169,18 +264,16 @@ async function main(argv: readonly string[], cleanup: Cleanup): Promise<number> 
       log,
     },
   };
-  const results: TargetResult[] = [];
   const skipped: RunInfo['skipped'][number][] = [];
+  const names: TargetName[] = [];
   for (const name of opts.targets) {
-    if (cleanup.interrupted.aborted) return 130;
     const why = unavailable(name, tools);
     if (why) {
       log(`bench: skipping ${name}: ${why}`);
       skipped.push({ name, why });
-      continue;
-    }
-    results.push(await runTarget(name, run));
+    } else names.push(name);
   }
+  const results = await runTargets(names, run);
   if (cleanup.interrupted.aborted) return 130;
   if (results.some((r) => r.error)) keep = true; // its logs explain the failure
   const info: RunInfo = {
@@ -211,7 +304,8 @@ async function main(argv: readonly string[], cleanup: Cleanup): Promise<number> 
   mkdirSync(path.dirname(out), { recursive: true });
   writeFileSync(out, report);
   log(`bench: report written to ${path.relative(process.cwd(), out)}`);
-  return results.some((r) => r.name === 'skiff' && r.error) ? 1 : 0;
+  // A skiff target that failed (did not start, or is not configured as its name says).
+  return results.some((r) => SKIFF_TARGETS.includes(r.name) && r.error) ? 1 : 0;
 }
 
 const cleanup = new Cleanup();

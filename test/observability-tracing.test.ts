@@ -2,7 +2,10 @@
 // ServiceEntry and a mesh config extensionProvider, chosen by a Telemetry at 100%) gets the
 // spans of one /productpage request and rebuilds the tree gateway → productpage → details and
 // reviews → ratings; then an upstream "not sampled" is honoured, B3 comes in and B3 plus
-// traceparent go out, and randomSamplingPercentage 0 exports nothing.
+// traceparent go out, and randomSamplingPercentage 0 exports nothing. Telemetry resources applied
+// during the run (and deleted after) prove the rest of the API's tracing section through the
+// sidecars: header and environment custom tags, disableSpanReporting on one workload, and a
+// namespace's sampling over the root's.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -120,6 +123,24 @@ spec:
 `;
 }
 
+/** The proxies' environment: one variable an `environment` custom tag reads, one it lacks. */
+const TAG_ENV = 'SKIFF_TRACING_TEST_TAG';
+const UNSET_ENV = 'SKIFF_TRACING_TEST_UNSET';
+
+/** Every object in a config dump with a `random_sampling` key: the HCMs' tracing blocks. */
+function tracingBlocks(
+  dump: unknown,
+  out: Record<string, unknown>[] = [],
+): Record<string, unknown>[] {
+  if (Array.isArray(dump)) for (const v of dump) tracingBlocks(v, out);
+  else if (dump && typeof dump === 'object') {
+    const o = dump as Record<string, unknown>;
+    if ('random_sampling' in o) out.push(o);
+    else for (const v of Object.values(o)) tracingBlocks(v, out);
+  }
+  return out;
+}
+
 const hex = (n: number): string =>
   Array.from({ length: n }, () => Math.floor(Math.random() * 16).toString(16)).join('');
 
@@ -185,6 +206,79 @@ describe('Tracing across Bookinfo', { timeout: 300_000 }, () => {
     );
   }
 
+  /** Applies one Telemetry (or any YAML) kept in a file of its own, for `remove` to delete. */
+  function applyYaml(name: string, yaml: string): void {
+    const file = path.join(cwd, `${name}.yaml`);
+    writeFileSync(file, yaml);
+    skiff('apply', '-f', file);
+  }
+
+  function remove(name: string): void {
+    skiff('delete', '-f', path.join(cwd, `${name}.yaml`));
+  }
+
+  /** The HCM tracing blocks a proxy holds, from its admin /config_dump. */
+  async function blocksAt(adminPort: number): Promise<Record<string, unknown>[]> {
+    const res = await fetch(`http://127.0.0.1:${adminPort}/config_dump`);
+    return tracingBlocks(await res.json());
+  }
+
+  /**
+   * Waits until every sidecar whose workload matches `which`, and the gateway, hold tracing
+   * blocks that all pass `sidecar` / `gatewayCheck` (undefined: the gateway is not checked).
+   */
+  async function untilPushed(
+    what: string,
+    which: (workload: string) => boolean,
+    sidecar: (block: Record<string, unknown>) => boolean,
+    gatewayCheck?: (block: Record<string, unknown>) => boolean,
+  ): Promise<void> {
+    await eventually(
+      what,
+      async () => {
+        for (const i of mesh.record.instances) {
+          if (!which(i.workloadName)) continue;
+          const blocks = await blocksAt(i.adminPort);
+          if (blocks.length === 0 || !blocks.every(sidecar)) return false;
+        }
+        if (gatewayCheck) {
+          const blocks = await blocksAt(mesh.record.gateway.adminPort);
+          if (blocks.length === 0 || !blocks.every(gatewayCheck)) return false;
+        }
+        return true;
+      },
+      60_000,
+    );
+  }
+
+  const tagNames = (b: Record<string, unknown>): string[] =>
+    ((b['custom_tags'] as { tag: string }[] | undefined) ?? []).map((t) => t.tag);
+  const reports = (b: Record<string, unknown>): boolean => b['provider'] !== undefined;
+  const sampling = (b: Record<string, unknown>): number =>
+    (b['random_sampling'] as { value?: number } | undefined)?.value ?? 0;
+  const svc = (s: ZipkinSpan): string => s.tags['istio.canonical_service'] ?? '';
+
+  /** The root Telemetry at 100% (the last test leaves it at 0): tests do not depend on order. */
+  async function tracingAt100(): Promise<void> {
+    apply(100);
+    await tracingInForce(100);
+  }
+
+  /** One request through the gateway; its trace's spans once `count` of them are in. */
+  async function tracedRequest(
+    count: number,
+    headers: Record<string, string> = {},
+  ): Promise<ZipkinSpan[]> {
+    const requestId = `trace-test-${hex(8)}`;
+    await productpage({ ...headers, 'x-request-id': requestId });
+    const root = await eventually('the gateway span', () =>
+      receiver.spans.find(
+        (s) => s.tags['guid:x-request-id'] === requestId && s.kind === 'SERVER' && !s.parentId,
+      ),
+    );
+    return traceSpans(root.traceId, count);
+  }
+
   before(async () => {
     receiver = await startReceiver();
     echo = await startEcho();
@@ -198,6 +292,8 @@ describe('Tracing across Bookinfo', { timeout: 300_000 }, () => {
       ingressPort: 0,
       meshConfigFile,
       startTimeoutMs: 120_000,
+      // Every proxy inherits this environment: what the `environment` custom tags read.
+      env: { ...process.env, [TAG_ENV]: 'from-env', [UNSET_ENV]: undefined },
     });
     const port = mesh.record.gateway.ports[0]?.hostPort;
     assert.ok(port, 'the gateway listens');
@@ -231,7 +327,6 @@ describe('Tracing across Bookinfo', { timeout: 300_000 }, () => {
       assert.equal(list.length, 1, `${what}: ${JSON.stringify(list.map((s) => s.name))}`);
       return list[0] as ZipkinSpan;
     };
-    const svc = (s: ZipkinSpan): string => s.tags['istio.canonical_service'] ?? '';
 
     // The gateway: its server span, then the router's client span to productpage.
     assert.equal(svc(root), 'istio-ingressgateway');
@@ -343,6 +438,193 @@ describe('Tracing across Bookinfo', { timeout: 300_000 }, () => {
     assert.equal(got['x-b3-sampled'], '1');
     assert.equal(got['traceparent'], `00-${traceId}-${client.id}-01`);
     assert.match(String(got['x-request-id']), /^[0-9a-f-]{36}$/, 'x-request-id is created');
+  });
+
+  test('customTags header and environment: from the request, the proxy env, or the default', async () => {
+    await tracingAt100();
+    // A namespace-level Telemetry adds tags; the root's provider, sampling and literal stay.
+    applyYaml(
+      'tags',
+      `
+apiVersion: telemetry.istio.io/v1
+kind: Telemetry
+metadata: { name: tags, namespace: default }
+spec:
+  tracing:
+    - customTags:
+        test.header: { header: { name: x-test-tag, defaultValue: no-header } }
+        test.env: { environment: { name: ${TAG_ENV}, defaultValue: env-unused } }
+        test.env_unset: { environment: { name: ${UNSET_ENV}, defaultValue: env-default } }
+`,
+    );
+    const ours = ['test.header', 'test.env', 'test.env_unset'];
+    try {
+      await untilPushed(
+        'the namespace tags at every sidecar, not at the gateway',
+        () => true,
+        (b) => reports(b) && ours.every((t) => tagNames(b).includes(t)),
+        (b) => reports(b) && !tagNames(b).some((t) => ours.includes(t)),
+      );
+      // The proxy resolves the variable: the control plane sends the environment tag as is.
+      const ppAdmin = mesh.record.instances.find((i) => i.workloadName === 'productpage-v1');
+      assert.ok(ppAdmin);
+      const [block] = await blocksAt(ppAdmin.adminPort);
+      const envTag = (block?.['custom_tags'] as Record<string, unknown>[]).find(
+        (t) => t['tag'] === 'test.env',
+      );
+      assert.deepEqual(envTag?.['environment'], { name: TAG_ENV, default_value: 'env-unused' });
+
+      // x-test-tag reaches productpage's sidecar (the gateway passes it on); Bookinfo's apps do
+      // not forward it, so every later hop takes the default.
+      const spans = await tracedRequest(9, { 'x-test-tag': 'hello' });
+      assert.equal(spans.length, 9);
+      for (const s of spans) {
+        const t = s.tags;
+        assert.equal(t['test.literal'], 'here', `${s.name}: the root's tag stays`);
+        if (svc(s) === 'istio-ingressgateway') {
+          for (const tag of ours) assert.equal(t[tag], undefined, `gateway span: no ${tag}`);
+          continue;
+        }
+        const ppServer = svc(s) === 'productpage' && s.kind === 'SERVER';
+        assert.equal(t['test.header'], ppServer ? 'hello' : 'no-header', `${svc(s)} ${s.kind}`);
+        assert.equal(t['test.env'], 'from-env', `${svc(s)} ${s.kind}: the proxy's env`);
+        assert.equal(t['test.env_unset'], 'env-default', `${svc(s)} ${s.kind}: env default`);
+      }
+      assert.equal(
+        spans.filter((s) => s.tags['test.header'] === 'hello').length,
+        1,
+        'only the span of the request that carried the header',
+      );
+    } finally {
+      remove('tags');
+      await untilPushed(
+        'the namespace tags gone',
+        () => true,
+        (b) => !tagNames(b).some((t) => ours.includes(t)),
+      );
+    }
+  });
+
+  test('disableSpanReporting on one workload: its spans are missing, the context goes through', async () => {
+    await tracingAt100();
+    applyYaml(
+      'reviews-quiet',
+      `
+apiVersion: telemetry.istio.io/v1
+kind: Telemetry
+metadata: { name: reviews-quiet, namespace: default }
+spec:
+  selector: { matchLabels: { app: reviews } }
+  tracing:
+    - disableSpanReporting: true
+`,
+    );
+    const isReviews = (w: string): boolean => w.startsWith('reviews-');
+    let quietTrace = '';
+    try {
+      // reviews' sidecars still trace (context, sampling: 100) but have no provider.
+      await untilPushed(
+        'reviews without a provider',
+        isReviews,
+        (b) => !reports(b) && sampling(b) === 100,
+      );
+      await untilPushed('the others reporting', (w) => !isReviews(w), reports, reports);
+
+      const spans = await tracedRequest(7);
+      // Another request after it: once its 7 spans are in, the first one's would be too.
+      await tracedRequest(7);
+      quietTrace = spans[0]?.traceId ?? '';
+      assert.equal(receiver.spans.filter((s) => s.traceId === quietTrace).length, 7);
+      assert.deepEqual(
+        spans.filter((s) => svc(s) === 'reviews'),
+        [],
+        'no span from reviews',
+      );
+      const byId = new Map(spans.map((s) => [s.id, s]));
+      const toReviews = spans.find(
+        (s) => s.kind === 'CLIENT' && s.name === 'reviews.default.svc.cluster.local:9080/*',
+      );
+      assert.ok(toReviews, "productpage's call to reviews is recorded");
+      assert.equal(svc(toReviews), 'productpage');
+      assert.ok(
+        spans.some((s) => svc(s) === 'details' && s.kind === 'SERVER'),
+        'details reports',
+      );
+      // ratings continues the trace under reviews' unreported client span, sampled as decided
+      // at the gateway: reviews' sidecar propagated the context it did not report.
+      const ratings = spans.find((s) => svc(s) === 'ratings');
+      assert.ok(ratings, 'ratings reports, in the same trace');
+      assert.equal(ratings.kind, 'SERVER');
+      assert.ok(ratings.parentId, 'ratings has a parent');
+      assert.ok(!byId.has(ratings.parentId), "ratings' parent is a span reviews did not report");
+      assert.notEqual(ratings.parentId, toReviews.id, 'reviews made spans of its own');
+    } finally {
+      remove('reviews-quiet');
+      await untilPushed('reviews reporting again', isReviews, reports);
+    }
+    // Back: reviews reports again, and nothing of the quiet trace ever came from it.
+    const again = await tracedRequest(9);
+    assert.equal(again.filter((s) => svc(s) === 'reviews').length, 2);
+    const late = receiver.spans.filter((s) => s.traceId === quietTrace && svc(s) === 'reviews');
+    assert.deepEqual(late, [], 'reviews never reported the quiet trace');
+  });
+
+  test('a namespace Telemetry overrides the root sampling; an upstream decision still wins', async () => {
+    await tracingAt100();
+    applyYaml(
+      'ns-sampling',
+      `
+apiVersion: telemetry.istio.io/v1
+kind: Telemetry
+metadata: { name: ns-sampling, namespace: default }
+spec:
+  tracing:
+    - randomSamplingPercentage: 0
+`,
+    );
+    try {
+      await untilPushed(
+        'default at 0%, the gateway at 100%',
+        () => true,
+        (b) => reports(b) && sampling(b) === 0,
+        (b) => reports(b) && sampling(b) === 100,
+      );
+      const sidecar = mesh.record.instances.find((i) => i.workloadName === 'productpage-v1');
+      assert.ok(sidecar);
+      // A new request at productpage's sidecar: it decides, at its namespace's 0%.
+      const before = echo.seen.length;
+      const fresh = await viaProxy(sidecar.outboundPort, 'http://echo.test/');
+      assert.equal(fresh.status, 200, fresh.body);
+      const got = echo.seen[before];
+      assert.ok(got, 'the echo server got the request');
+      assert.equal(got['x-b3-sampled'], '0', 'decided: not sampled');
+      const unsampled = String(got['x-b3-traceid']);
+      assert.match(unsampled, /^[0-9a-f]{32}$/);
+      assert.match(String(got['traceparent']), new RegExp(`^00-${unsampled}-[0-9a-f]{16}-00$`));
+      // A sampled caller through the same sidecar is followed and reported, with the root's
+      // provider and tags (the namespace set the sampling only); after it, the first is absent.
+      const sentinel = hex(32);
+      const sampled = await viaProxy(sidecar.outboundPort, 'http://echo.test/', {
+        traceparent: `00-${sentinel}-${hex(16)}-01`,
+      });
+      assert.equal(sampled.status, 200, sampled.body);
+      const [client] = await traceSpans(sentinel, 1);
+      assert.equal(client?.tags['test.literal'], 'here');
+      assert.equal(receiver.spans.filter((s) => s.traceId === unsampled).length, 0);
+      // Through the gateway (istio-system, still 100%) the decision is the gateway's: the
+      // default namespace at 0% follows it, and the whole tree is reported.
+      const spans = await tracedRequest(9);
+      assert.deepEqual([...new Set(spans.map(svc))].sort(), [
+        'details',
+        'istio-ingressgateway',
+        'productpage',
+        'ratings',
+        'reviews',
+      ]);
+    } finally {
+      remove('ns-sampling');
+      await tracingInForce(100);
+    }
   });
 
   test('randomSamplingPercentage 0 exports nothing, and still follows a sampled caller', async () => {

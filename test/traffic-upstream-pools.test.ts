@@ -11,6 +11,7 @@ import http2 from 'node:http2';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import type { Mesh } from '../src/launcher/mesh.js';
+import { keepaliveParamsOf } from '../src/proxy/upstream/keepalive.js';
 import { startMesh } from '../src/launcher/mesh.js';
 import { IDLE_APP, SKIFF, closeAgent, eventually, getJson, tempTree } from './support/skiff.js';
 import {
@@ -95,9 +96,13 @@ describe(
       noIdle: new TestServer('no-idle'),
       keepalive: new TestServer('keepalive'),
       noKeepalive: new TestServer('no-keepalive'),
+      keepaliveProbes: new TestServer('keepalive-probes'),
     };
     const h2Held: http2.Http2ServerResponse[] = [];
     const h2 = h2cServer(h2Held);
+    // Its own port, so that the sidecar's one connection to it is the HTTP/2 pool's keepalive.
+    const h2Keepalive = h2cServer([]);
+    let h2KeepalivePort = 0;
     const dual = dualServer();
     let hole: Awaited<ReturnType<typeof blackhole>>;
     const url = (svc: string, path = '/') => `http://${svc}:8080${path}`;
@@ -108,6 +113,7 @@ describe(
       for (const server of Object.values(s)) await server.listen();
       const h2Port = await listen(h2);
       const dualPort = await listen(dual);
+      h2KeepalivePort = await listen(h2Keepalive);
       hole = await blackhole();
       // Retries: the first attempt fails at once, retries wait (so that they stay in flight).
       for (const server of [s.retries, s.budget]) {
@@ -156,6 +162,17 @@ describe(
         ),
         upstream('no-keepalive', s.noKeepalive.port),
         upstream(
+          'keepalive-probes',
+          s.keepaliveProbes.port,
+          'connectionPool: { tcp: { tcpKeepalive: { time: 30s, interval: 7s, probes: 3 } } }',
+        ),
+        upstream(
+          'keepalive-h2',
+          h2KeepalivePort,
+          'connectionPool: { tcp: { tcpKeepalive: { time: 20s, interval: 4s, probes: 5 } }, ' +
+            'http: { h2UpgradePolicy: UPGRADE } }',
+        ),
+        upstream(
           'connect-timeout',
           hole.port,
           'connectionPool: { tcp: { connectTimeout: 300ms } }',
@@ -201,7 +218,7 @@ spec:
             cluster_statuses: { name: string; host_statuses: unknown[] }[];
           }>(`http://127.0.0.1:${admin}/clusters?format=json`);
           const out = all.cluster_statuses.filter((c) => c.name.startsWith('outbound|'));
-          return out.length === 17 && out.every((c) => c.host_statuses.length === 1);
+          return out.length === 19 && out.every((c) => c.host_statuses.length === 1);
         },
         60_000,
       );
@@ -214,6 +231,7 @@ spec:
       for (const server of Object.values(s)) await server.close();
       h2.close();
       dual.close();
+      h2Keepalive.close();
       await hole?.close();
     });
 
@@ -392,6 +410,42 @@ spec:
       const c = await dumpedCluster(admin, outboundCluster('keepalive', 8080));
       assert.deepEqual(c?.['upstream_connection_options'], {
         tcp_keepalive: { keepalive_time: 30 },
+      });
+    });
+
+    test('tcpKeepalive interval and probes: the kernel has time, interval and probes on the upstream socket (HTTP/1.1 and HTTP/2 pools)', async () => {
+      // No iptables here to black-hole the peer, so the values are read from the sidecar's own
+      // socket: `ss -p` names its process and descriptor, the addon duplicates it
+      // (pidfd_getfd) and reads TCP_KEEPIDLE, TCP_KEEPINTVL and TCP_KEEPCNT.
+      const upstreamSocket = (port: number) => {
+        const out = execFileSync('ss', ['-tnpoH', 'state', 'established', `( dport = :${port} )`], {
+          encoding: 'utf8',
+        });
+        const lines = out.split('\n').filter((l) => l.trim());
+        if (lines.length !== 1) return undefined;
+        const m = /pid=(\d+),fd=(\d+)/.exec(lines[0]!);
+        assert.ok(m, `ss names the process: ${lines[0]}`);
+        assert.match(lines[0]!, /timer:\(keepalive,/, 'keepalive timer set');
+        return { pid: Number(m[1]), fd: Number(m[2]) };
+      };
+      const r1 = await send(outbound, url('keepalive-probes'));
+      assert.equal(r1.status, 200);
+      const r2 = await send(outbound, url('keepalive-h2'));
+      assert.equal(r2.status, 200, r2.body);
+      assert.equal(r2.body, 'h2.0', 'over the HTTP/2 pool');
+      for (const [port, want] of [
+        [s.keepaliveProbes.port, { timeSec: 30, intervalSec: 7, probes: 3 }],
+        [h2KeepalivePort, { timeSec: 20, intervalSec: 4, probes: 5 }],
+      ] as const) {
+        const sock = await eventually(`the sidecar's connection to :${port}`, () =>
+          upstreamSocket(port),
+        );
+        assert.notEqual(sock.pid, process.pid, "the sidecar's socket, not the test's");
+        assert.deepEqual(keepaliveParamsOf(sock.pid, sock.fd), { enabled: true, ...want });
+      }
+      const c = await dumpedCluster(admin, outboundCluster('keepalive-probes', 8080));
+      assert.deepEqual(c?.['upstream_connection_options'], {
+        tcp_keepalive: { keepalive_time: 30, keepalive_interval: 7, keepalive_probes: 3 },
       });
     });
 

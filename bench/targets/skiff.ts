@@ -1,6 +1,9 @@
 // skiff's sidecar pair as a real mesh, started the way `skiff up` starts it: the control plane,
 // a Workload `echo` (the app) behind Service `echo`, and a Workload `client` whose sidecar's
 // outbound listener (its HTTP_PROXY) takes the load: client sidecar → echo sidecar → app.
+// Variants (the target's name): skiff runs Istio's defaults (metrics on, no access logs, no
+// tracing); skiff-bare turns every metric off; skiff-telemetry adds access logs and 1% tracing
+// to a Zipkin receiver started here; skiff-rules loads the rule set of rules.ts (telemetry.ts).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { defaultSkiffCommand } from '../../src/launcher/children.js';
@@ -8,7 +11,26 @@ import { startMesh, type Mesh } from '../../src/launcher/mesh.js';
 import type { Cleanup } from '../cleanup.js';
 import { APP_FILE, writeApp } from './app.js';
 import { rulesYaml } from './rules.js';
+import {
+  BARE_YAML,
+  checkTelemetry,
+  fullTelemetryYaml,
+  readSidecarTelemetry,
+  startZipkin,
+  type TelemetryVariant,
+  type ZipkinReceiver,
+} from './telemetry.js';
 import { PROXIED_URL, SERVICE_HOST, SERVICE_PORT, type RunningTarget } from './types.js';
+
+export type SkiffTargetName = 'skiff' | 'skiff-bare' | 'skiff-telemetry' | 'skiff-rules';
+
+/** Each variant's telemetry. */
+export const TELEMETRY_OF: Readonly<Record<SkiffTargetName, TelemetryVariant>> = {
+  skiff: 'default',
+  'skiff-bare': 'bare',
+  'skiff-telemetry': 'full',
+  'skiff-rules': 'default',
+};
 
 export const MESH_YAML = `# Written by skiff's benchmark.
 apiVersion: v1
@@ -52,8 +74,8 @@ export interface SkiffOptions {
   readonly nodeFlags?: readonly string[];
   /** Each child's output line (with --verbose). */
   readonly echo?: (line: string) => void;
-  /** Load the realistic rule set of rules.ts too (the skiff-rules target). */
-  readonly rules?: boolean;
+  /** Which variant (default skiff): skiff-rules loads rules.ts's rule set, see TELEMETRY_OF. */
+  readonly name?: SkiffTargetName;
 }
 
 export interface SkiffTarget extends RunningTarget {
@@ -64,8 +86,18 @@ export async function startSkiffPair(o: SkiffOptions): Promise<SkiffTarget> {
   const root = path.join(o.dir, 'skiff');
   const meshDir = path.join(root, 'mesh');
   mkdirSync(meshDir, { recursive: true });
+  const name = o.name ?? 'skiff';
+  const variant = TELEMETRY_OF[name];
   writeFileSync(path.join(meshDir, 'mesh.yaml'), MESH_YAML);
-  if (o.rules) writeFileSync(path.join(meshDir, 'rules.yaml'), rulesYaml());
+  if (name === 'skiff-rules') writeFileSync(path.join(meshDir, 'rules.yaml'), rulesYaml());
+  if (variant === 'bare') writeFileSync(path.join(meshDir, 'telemetry.yaml'), BARE_YAML);
+  let zipkin: ZipkinReceiver | undefined;
+  if (variant === 'full') {
+    zipkin = await startZipkin();
+    const receiver = zipkin;
+    o.cleanup.add('zipkin receiver', () => receiver.close());
+    writeFileSync(path.join(meshDir, 'telemetry.yaml'), fullTelemetryYaml(zipkin.port));
+  }
   writeApp(meshDir);
   const [node = process.execPath, ...rest] = defaultSkiffCommand();
   const skiffCommand = [
@@ -102,14 +134,35 @@ export async function startSkiffPair(o: SkiffOptions): Promise<SkiffTarget> {
     const pid = inst ? mesh.process(`${inst.name}.sidecar`)?.pid : undefined;
     return pid === undefined ? [] : [pid];
   };
+  const verify = async (): Promise<readonly string[]> => {
+    const sidecars = await Promise.all(
+      (['client', 'echo'] as const).map((workload) => {
+        const inst = mesh.record.instances.find((i) => i.workloadName === workload);
+        if (!inst) throw new Error(`${name}: no ${workload} instance in the mesh`);
+        const label = workload === 'client' ? 'outbound' : 'inbound';
+        return readSidecarTelemetry(label, `http://127.0.0.1:${inst.adminPort}`, inst.sidecarLog);
+      }),
+    );
+    // The tracer flushes its spans every second: give the warm-up's a moment to arrive.
+    for (let i = 0; zipkin && zipkin.spans() === 0 && i < 50; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const { problems, notes } = checkTelemetry(variant, sidecars, zipkin?.spans());
+    if (problems.length) {
+      throw new Error(`${name} is not configured as it should be: ${problems.join('; ')}`);
+    }
+    return notes;
+  };
   return {
-    name: o.rules ? 'skiff-rules' : 'skiff',
+    name,
     mesh,
     load: { connectUrl: `http://127.0.0.1:${client?.outboundPort ?? 0}`, proxiedUrl: PROXIED_URL },
+    ...(client?.adminPort ? { outboundAdmin: `http://127.0.0.1:${client.adminPort}` } : {}),
     hops: [
       { label: 'outbound', pids: sidecarPid('client') },
       { label: 'inbound', pids: sidecarPid('echo') },
     ],
+    verify,
     stop,
   };
 }

@@ -2,15 +2,32 @@
 // processes are its proxies (to read their CPU and memory), how to stop it.
 import type { LoadTarget } from '../loadgen.js';
 
-export type TargetName = 'direct' | 'skiff' | 'skiff-rules' | 'nginx' | 'haproxy';
+export type TargetName =
+  'direct' | 'skiff' | 'skiff-bare' | 'skiff-telemetry' | 'skiff-rules' | 'nginx' | 'haproxy';
 
-/** skiff-rules: the skiff pair with a realistic rule set loaded (see rules.ts). */
+/**
+ * skiff: the sidecar pair with Istio's default telemetry (the istio.stats metrics, no access
+ * logs, no tracing); skiff-bare: every metric disabled by a root-namespace Telemetry (no
+ * telemetry filter left); skiff-telemetry: metrics, access logs to the sidecars' stdout (their
+ * log files) and tracing at 1% to a Zipkin receiver; skiff-rules: skiff with a realistic rule
+ * set loaded (see rules.ts). See skiff.ts.
+ */
 export const TARGET_NAMES: readonly TargetName[] = [
   'direct',
   'skiff',
+  'skiff-bare',
+  'skiff-telemetry',
   'skiff-rules',
   'nginx',
   'haproxy',
+];
+
+/** The skiff pair's variants, by target name. */
+export const SKIFF_TARGETS: readonly TargetName[] = [
+  'skiff',
+  'skiff-bare',
+  'skiff-telemetry',
+  'skiff-rules',
 ];
 
 /** One proxy hop: a skiff sidecar, or one nginx (master + worker), or one haproxy. */
@@ -25,6 +42,14 @@ export interface RunningTarget {
   readonly load: LoadTarget;
   /** Empty for direct; outbound then inbound otherwise. */
   readonly hops: readonly ProxyHop[];
+  /** skiff: the outbound sidecar's admin server, `http://127.0.0.1:<port>`. */
+  readonly outboundAdmin?: string;
+  /**
+   * Checks, after the warm-up's traffic, that the target is configured as its name says (skiff's
+   * variants: telemetry filters, access log lines, spans); throws with a clear message if not.
+   * Returns notes for the report (e.g. access log lines written, spans received).
+   */
+  verify?(): Promise<readonly string[]>;
   stop(): Promise<void>;
 }
 

@@ -56,6 +56,26 @@ describe('not applied yet', () => {
     `;
     assert.deepEqual(lines(text), []);
   });
+  it('tcpKeepalive is applied whole: time, interval and probes', () => {
+    const text = yaml`
+      apiVersion: networking.istio.io/v1
+      kind: DestinationRule
+      metadata: { name: db }
+      spec:
+        host: db
+        trafficPolicy:
+          connectionPool: { tcp: { tcpKeepalive: { time: 30s, interval: 5s, probes: 3 } } }
+          portLevelSettings:
+            - port: { number: 5432 }
+              connectionPool: { tcp: { tcpKeepalive: { interval: 1s, probes: 2 } } }
+        subsets:
+          - name: v1
+            labels: { version: v1 }
+            trafficPolicy: { connectionPool: { tcp: { tcpKeepalive: { interval: 2s, probes: 4 } } } }
+    `;
+    assert.deepEqual(lines(text), []);
+  });
+
   it('tcp[] and tls[] routes and TLS PASSTHROUGH servers are applied; what they cannot use is named', () => {
     const vs = yaml`
       apiVersion: networking.istio.io/v1

@@ -21,13 +21,6 @@ const NOT_APPLIED: Partial<Record<KindName, readonly string[]>> = {
     'trafficPolicy.portLevelSettings.*.tls.mode=ISTIO_MUTUAL',
     'trafficPolicy.tunnel',
     'trafficPolicy.proxyProtocol',
-    // Node sets only the keepalive idle time; libuv fixes the probe interval (1 s) and count (10).
-    'trafficPolicy.connectionPool.tcp.tcpKeepalive.probes',
-    'trafficPolicy.connectionPool.tcp.tcpKeepalive.interval',
-    'trafficPolicy.portLevelSettings.*.connectionPool.tcp.tcpKeepalive.probes',
-    'trafficPolicy.portLevelSettings.*.connectionPool.tcp.tcpKeepalive.interval',
-    'subsets.*.trafficPolicy.connectionPool.tcp.tcpKeepalive.probes',
-    'subsets.*.trafficPolicy.connectionPool.tcp.tcpKeepalive.interval',
   ],
   // PASSTHROUGH, SIMPLE and MUTUAL with a credentialName are applied (HTTPS servers); mesh
   // mTLS modes, certificates from files and certificate pinning are not yet.

@@ -8,6 +8,8 @@ import type { TLSSocket } from 'node:tls';
 import type { buildConnector } from 'undici';
 import { ConfigError, inField } from '../config-error.js';
 import type { ProxyError } from '../errors.js';
+import type { TcpKeepalive } from '../upstream/cluster-config.js';
+import { applyKeepalive } from '../upstream/keepalive.js';
 import { connectFailure } from '../errors.js';
 import type { TlsContextConfig } from './context.js';
 import {
@@ -52,7 +54,8 @@ export interface TlsConnectOptions {
   readonly timeoutMs: number;
   /** ALPN offered: the cluster's alpn_protocols, narrowed to what the pool speaks. */
   readonly alpn: readonly string[];
-  readonly keepAliveInitialDelayMs?: number | undefined;
+  /** The cluster's tcp_keepalive, on the TCP socket under TLS. */
+  readonly keepalive?: TcpKeepalive | undefined;
 }
 
 /** A TLS error as Envoy's transport failure reason reads. */
@@ -77,7 +80,7 @@ export function connectTls(
     const validation = material.validation;
     const cert = material.certificates[0];
     const tcp = net.connect({ host: o.host, port: o.port, noDelay: true });
-    if (o.keepAliveInitialDelayMs !== undefined) tcp.setKeepAlive(true, o.keepAliveInitialDelayMs);
+    applyKeepalive(tcp, o.keepalive);
     let connected = false;
     let settled = false;
     let timer: NodeJS.Timeout | undefined;
@@ -142,7 +145,7 @@ export function undiciTlsConnector(
   cfg: UpstreamTlsConfig,
   store: SecretStore,
   timeoutMs: number,
-  keepAliveInitialDelayMs: number | undefined,
+  keepalive: TcpKeepalive | undefined,
 ): buildConnector.connector {
   // An HTTP/1.1 pool offers no h2 (Envoy's HTTP/1 codec on an h2-only ALPN list sends none).
   const alpn = cfg.common.alpnProtocols.filter((p) => p !== 'h2');
@@ -152,7 +155,7 @@ export function undiciTlsConnector(
       port: Number(port),
       timeoutMs,
       alpn,
-      keepAliveInitialDelayMs,
+      keepalive,
     }).then(
       (s) => cb(null, s),
       (e: Error) => cb(e, null),

@@ -61,7 +61,7 @@ export class Cluster implements PoolOwner {
     readonly stats: ClusterStats = new ClusterStats(),
   ) {
     this.settings = poolSettings(config);
-    this.h2 = new H2Pool(config.connectTimeoutMs, config.tls);
+    this.h2 = new H2Pool(config.connectTimeoutMs, config.tls, config.tcpKeepalive);
     this.resources = new Resources(config.thresholds);
     this.balancer = new ClusterBalancer(config.lb, stats);
     if (config.outlierDetection) {

@@ -3,9 +3,12 @@
 // replaced when the peer goes away (GOAWAY, close) and closed after an idle hour (Envoy's
 // default upstream idle_timeout).
 import http2 from 'node:http2';
+import net from 'node:net';
 import type { ProxyError } from '../errors.js';
 import { connectFailure } from '../errors.js';
+import type { TcpKeepalive } from './cluster-config.js';
 import type { Host } from './host.js';
+import { applyKeepalive } from './keepalive.js';
 import type { UpstreamTlsConfig } from '../tls/upstream.js';
 import { connectTls, h2Alpn } from '../tls/upstream.js';
 import { proxySecrets } from '../tls/secret-store.js';
@@ -25,6 +28,8 @@ export class H2Pool {
     private readonly connectTimeoutMs: number,
     /** TLS origination: the session runs over a TLS socket offering h2 by ALPN. */
     private readonly tls?: UpstreamTlsConfig,
+    /** The cluster's tcp_keepalive (SO_KEEPALIVE only when it asks). */
+    private readonly keepalive?: TcpKeepalive,
   ) {}
 
   /** A connected session to `host`; rejects with a ProxyError (UF) when it cannot connect. */
@@ -39,8 +44,16 @@ export class H2Pool {
     const session = http2.connect(`http://${host.key}`, {
       // A proxy never takes server push.
       settings: { enablePush: false },
+      ...(this.keepalive ? { createConnection: () => this.connectKeepalive(host) } : {}),
     });
     return this.track(host, session, true);
+  }
+
+  /** The h2c connection with the cluster's keepalive (what node:http2 would open, plus it). */
+  private connectKeepalive(host: Host): net.Socket {
+    const socket = net.connect({ host: host.address, port: host.port });
+    applyKeepalive(socket, this.keepalive);
+    return socket;
   }
 
   /** Connects and handshakes first (errors are UF with the TLS reason), then starts HTTP/2. */
@@ -50,6 +63,7 @@ export class H2Pool {
       port: host.port,
       timeoutMs: this.connectTimeoutMs,
       alpn: h2Alpn(tls),
+      keepalive: this.keepalive,
     });
     const ready = socket.then((s) => {
       const session = http2.connect(`https://${host.key}`, {

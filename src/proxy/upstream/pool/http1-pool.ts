@@ -6,10 +6,11 @@
 // Each connection is an undici Client (one socket, one request at a time).
 import { createRequire } from 'node:module';
 import type { Duplex } from 'node:stream';
-import type { Client as ClientType, Dispatcher } from 'undici';
+import type { Client as ClientType, Dispatcher, buildConnector as BuildConnector } from 'undici';
 import { upstreamOverflow } from '../../errors.js';
 import type { TcpKeepalive } from '../cluster-config.js';
 import type { Host } from '../host.js';
+import { applyKeepalive } from '../keepalive.js';
 import type { ClusterStats } from '../stats.js';
 import type { Resources } from './resources.js';
 import type { UpstreamTlsConfig } from '../../tls/upstream.js';
@@ -22,6 +23,9 @@ const Client = createRequire(import.meta.url)(
   'undici/lib/dispatcher/client.js',
 ) as typeof ClientType;
 type Client = ClientType;
+const buildConnector = createRequire(import.meta.url)(
+  'undici/lib/core/connect.js',
+) as typeof BuildConnector;
 
 /** setTimeout's ceiling: "no idle timeout" in undici terms. */
 const NEVER_MS = 0x7fffffff;
@@ -76,19 +80,8 @@ class Connection {
     this.client = new Client(origin, {
       pipelining: 1,
       connect: s.tls
-        ? undiciTlsConnector(
-            s.tls,
-            proxySecrets,
-            s.connectTimeoutMs,
-            s.keepalive ? s.keepalive.timeS * 1000 : undefined,
-          )
-        : {
-            timeout: s.connectTimeoutMs,
-            // SO_KEEPALIVE only when the cluster asks (Envoy sets no keepalive by default). Node
-            // sets the idle time; libuv fixes the probe interval and count.
-            keepAlive: s.keepalive !== undefined,
-            ...(s.keepalive ? { keepAliveInitialDelay: s.keepalive.timeS * 1000 } : {}),
-          },
+        ? undiciTlsConnector(s.tls, proxySecrets, s.connectTimeoutMs, s.keepalive)
+        : plainConnector(s),
       // The idle timeout, bounded by the server's own keep-alive hint (fewer races).
       keepAliveTimeout: idle,
       keepAliveMaxTimeout: idle,
@@ -97,6 +90,22 @@ class Connection {
       bodyTimeout: 0,
     });
   }
+}
+
+/**
+ * undici's own connector (no TLS here), with SO_KEEPALIVE only when the cluster asks (Envoy sets
+ * no keepalive by default): time, interval and probes as its tcp_keepalive says.
+ */
+function plainConnector(s: PoolSettings): BuildConnector.connector {
+  const connect = buildConnector({ timeout: s.connectTimeoutMs, keepAlive: false });
+  const k = s.keepalive;
+  if (!k) return connect;
+  return (opts, cb) =>
+    connect(opts, (err, socket) => {
+      if (socket) applyKeepalive(socket, k);
+      if (err) cb(err, null);
+      else cb(null, socket);
+    });
 }
 
 type Abort = (err?: Error) => void;

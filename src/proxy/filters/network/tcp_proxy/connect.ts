@@ -5,11 +5,11 @@ import type { ProxyError } from '../../../errors.js';
 import { connectFailure } from '../../../errors.js';
 import type { TcpKeepalive } from '../../../upstream/cluster-config.js';
 import type { Host } from '../../../upstream/host.js';
+import { applyKeepalive } from '../../../upstream/keepalive.js';
 
 /**
  * `keepalive` (the cluster's upstream_connection_options.tcp_keepalive): SO_KEEPALIVE with its
- * keepalive_time. Node sets only the idle time; keepalive_interval and keepalive_probes stay the
- * kernel's (libuv has no TCP_KEEPINTVL / TCP_KEEPCNT), which config validation warns about.
+ * keepalive_time, keepalive_interval and keepalive_probes (applyKeepalive).
  */
 export function connectTcp(
   host: Host,
@@ -24,10 +24,8 @@ export function connectTcp(
       port: host.port,
       allowHalfOpen: true,
       noDelay: true,
-      ...(keepalive
-        ? { keepAlive: true, keepAliveInitialDelay: Math.max(0, keepalive.timeS) * 1000 }
-        : {}),
     });
+    applyKeepalive(socket, keepalive);
     let timer: NodeJS.Timeout | undefined;
     const fail = (err: ProxyError) => {
       if (timer) clearTimeout(timer);
