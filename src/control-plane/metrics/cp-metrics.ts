@@ -9,6 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { AdsEvents, AdsServer, ProxyStatus } from '../server/ads-server.js';
 import { TypeUrl } from '../../xds/types.js';
+import { GRPC_CODE_NAMES } from '../../xds/grpc-codes.js';
 
 /** istiod's metric type names for the xDS types (v3.GetMetricType). */
 const METRIC_TYPE: Readonly<Record<string, string>> = {
@@ -22,27 +23,6 @@ const METRIC_TYPE: Readonly<Record<string, string>> = {
 export function metricType(typeUrl: string): string {
   return METRIC_TYPE[typeUrl] ?? typeUrl.slice(typeUrl.lastIndexOf('.') + 1).toLowerCase();
 }
-
-/** gRPC code names as Go prints them (codes.Code.String()), which istiod puts in `err`. */
-const GRPC_CODE_NAMES = [
-  'OK',
-  'Canceled',
-  'Unknown',
-  'InvalidArgument',
-  'DeadlineExceeded',
-  'NotFound',
-  'AlreadyExists',
-  'PermissionDenied',
-  'ResourceExhausted',
-  'FailedPrecondition',
-  'Aborted',
-  'OutOfRange',
-  'Unimplemented',
-  'Internal',
-  'Unavailable',
-  'DataLoss',
-  'Unauthenticated',
-];
 
 export function grpcCodeName(code: number | undefined): string {
   return GRPC_CODE_NAMES[code ?? 2] ?? `Code(${code})`;

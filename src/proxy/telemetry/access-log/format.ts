@@ -10,6 +10,7 @@ import type { FormatCommand } from '../../routes/header-formatter.js';
 import { parseCommands } from '../../routes/header-formatter.js';
 import type { Endpoint, LogEntry } from './entry.js';
 import { strftime } from './strftime.js';
+import { GRPC_CODE_NAMES } from '../../../xds/grpc-codes.js';
 
 /** A value of one operator: a string, a number, or absent (null). */
 export type LogValue = string | number | null;
@@ -24,26 +25,6 @@ export const ENVOY_DEFAULT_FORMAT =
   '%RESPONSE_CODE% %RESPONSE_FLAGS% %BYTES_RECEIVED% %BYTES_SENT% %DURATION% ' +
   '%RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)% "%REQ(X-FORWARDED-FOR)%" "%REQ(USER-AGENT)%" ' +
   '"%REQ(X-REQUEST-ID)%" "%REQ(:AUTHORITY)%" "%UPSTREAM_HOST%"\n';
-
-const GRPC_CODES = [
-  'OK',
-  'Canceled',
-  'Unknown',
-  'InvalidArgument',
-  'DeadlineExceeded',
-  'NotFound',
-  'AlreadyExists',
-  'PermissionDenied',
-  'ResourceExhausted',
-  'FailedPrecondition',
-  'Aborted',
-  'OutOfRange',
-  'Unimplemented',
-  'Internal',
-  'Unavailable',
-  'DataLoss',
-  'Unauthenticated',
-];
 
 const orNull = (s: string | undefined): LogValue => (s === undefined || s === '' ? null : s);
 
@@ -175,7 +156,7 @@ function grpcStatus(arg: string | undefined): Operator {
     if (raw === undefined) return null;
     const n = Number(raw);
     if (style === 'NUMBER' || !Number.isInteger(n)) return Number.isInteger(n) ? n : raw;
-    const camel = GRPC_CODES[n];
+    const camel = GRPC_CODE_NAMES[n];
     if (camel === undefined) return n;
     return style === 'CAMEL_STRING'
       ? camel
