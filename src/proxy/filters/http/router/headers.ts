@@ -8,19 +8,13 @@ import { FlatHeaderMap } from '../header-map.js';
 import { applyHeaderMutation } from '../../../routes/header-mutation.js';
 import type { ForwardAction } from '../../../routes/route-action.js';
 import { rewritePath } from '../../../routes/route-action.js';
+import { HOP_BY_HOP } from './upstream-request-common.js';
 
-/** Request headers never forwarded (hop-by-hop, RFC 9110 §7.6.1; `host` is set from :authority). */
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'transfer-encoding',
-  'upgrade',
-  'te',
-  'trailer',
-  'host',
-  'proxy-authorization',
-]);
+/**
+ * Request headers never forwarded: the hop-by-hop ones, `host` (set from :authority) and the
+ * proxy's own credentials.
+ */
+const NOT_FORWARDED: ReadonlySet<string> = new Set([...HOP_BY_HOP, 'host', 'proxy-authorization']);
 
 /** Request headers the router consumes (its retry and timeout overrides): never forwarded. */
 export const CONSUMED_HEADERS: ReadonlySet<string> = new Set([
@@ -64,7 +58,7 @@ export function buildUpstreamRequest(
     const name = (raw[i] ?? '').toLowerCase();
     if (replaced?.has(name)) continue;
     // HTTP/2 pseudo-headers (`:path`, `:authority`...) are not headers to copy (T3).
-    if (HOP_BY_HOP.has(name) || extra?.has(name) || name.charCodeAt(0) === 58) continue;
+    if (NOT_FORWARDED.has(name) || extra?.has(name) || name.charCodeAt(0) === 58) continue;
     if (name.startsWith('x-envoy-') && CONSUMED_HEADERS.has(name)) continue;
     out.push(name, raw[i + 1] ?? '');
   }

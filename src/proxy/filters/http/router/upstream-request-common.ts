@@ -31,7 +31,7 @@ export interface AttemptOptions {
 export type AttemptResult =
   { kind: 'done'; status: number } | { kind: 'retry-status'; status: number };
 
-/** Response headers never relayed (hop-by-hop, RFC 9110 §7.6.1). */
+/** Headers never relayed, either way (hop-by-hop, RFC 9110 §7.6.1). */
 export const HOP_BY_HOP: ReadonlySet<string> = new Set([
   'connection',
   'keep-alive',

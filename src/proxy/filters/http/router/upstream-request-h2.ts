@@ -22,15 +22,9 @@ import {
 const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM, NGHTTP2_FLAG_END_STREAM } = http2.constants;
 
 /** Request headers HTTP/2 forbids (RFC 9113 §8.2.2), besides `host` (→ `:authority`). */
-const CONNECTION_SPECIFIC = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'transfer-encoding',
-  'upgrade',
-  'te',
-  'host',
-]);
+const CONNECTION_SPECIFIC: ReadonlySet<string> = new Set(
+  [...HOP_BY_HOP, 'host'].filter((h) => h !== 'trailer'),
+);
 
 /** The flat upstream header list as an HTTP/2 header block. */
 export function toHttp2Request(
