@@ -5,7 +5,6 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { ProxyStatus } from '../src/control-plane/server/ads-server.js';
 import type { Mesh } from '../src/launcher/mesh.js';
 import { startMesh } from '../src/launcher/mesh.js';
 import {
@@ -15,6 +14,7 @@ import {
   closeAgent,
   eventually,
   getJson,
+  synced,
   tempTree,
   viaProxy,
 } from './support/skiff.js';
@@ -64,15 +64,6 @@ spec:
         - { destination: { host: echo, subset: v1 }, weight: ${v1} }
         - { destination: { host: echo, subset: v2 }, weight: ${v2} }
 `;
-
-function synced(statuses: ProxyStatus[], expected: number): boolean {
-  if (statuses.length !== expected) return false;
-  // Synced as istioctl proxy-status means it: what was last sent is what the proxy acknowledged.
-  return statuses.every((p) => {
-    const types = Object.values(p.types);
-    return types.length > 0 && types.every((t) => t.ackedVersion === t.sentVersion && !t.nack);
-  });
-}
 
 describe('the spine through real sidecars', { timeout: 300_000 }, () => {
   let dir: string;

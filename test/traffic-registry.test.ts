@@ -11,7 +11,6 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { runValidate } from '../src/cli/validate.js';
-import type { ProxyStatus } from '../src/control-plane/server/ads-server.js';
 import type { Mesh } from '../src/launcher/mesh.js';
 import { startMesh } from '../src/launcher/mesh.js';
 import { nodeId } from '../src/xds/node.js';
@@ -22,6 +21,7 @@ import {
   closeAgent,
   eventually,
   getJson,
+  synced,
   tempTree,
   viaProxy,
 } from './support/skiff.js';
@@ -362,14 +362,6 @@ data:
     outboundTrafficPolicy:
       mode: ALLOW_ANY
 `;
-
-function synced(statuses: ProxyStatus[], expected: number): boolean {
-  if (statuses.length !== expected) return false;
-  return statuses.every((p) => {
-    const types = Object.values(p.types);
-    return types.length > 0 && types.every((t) => t.ackedVersion === t.sentVersion && !t.nack);
-  });
-}
 
 describe('registry and scoping through real sidecars', { timeout: 400_000 }, () => {
   let dir: string;

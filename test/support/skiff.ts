@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import type { ProxyStatus } from '../../src/control-plane/server/ads-server.js';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
 
@@ -110,4 +111,16 @@ export async function eventually<T>(
 
 export function closeAgent(): void {
   agent.destroy();
+}
+
+/**
+ * All `expected` proxies SYNCED, as istioctl proxy-status means it: every type they subscribe to
+ * acknowledged at the version last sent, no NACK pending.
+ */
+export function synced(statuses: ProxyStatus[], expected: number): boolean {
+  if (statuses.length !== expected) return false;
+  return statuses.every((p) => {
+    const types = Object.values(p.types);
+    return types.length > 0 && types.every((t) => t.ackedVersion === t.sentVersion && !t.nack);
+  });
 }
