@@ -78,6 +78,10 @@ program
   .option('--ready-file <file>', 'written once the admin port listens')
   .option('--ip <address>', 'address the proxy binds', '127.0.0.1')
   .option('--exit-with-parent', 'exit when stdin closes (the launcher is gone)')
+  .option(
+    '--identity-dir <dir>',
+    'file-mounted workload certificates: cert-chain.pem, key.pem, root-cert.pem',
+  )
   .action(async (flags) => finish(await (await import('./proxy.js')).proxy(flags, io)));
 
 withMesh(

@@ -23,6 +23,7 @@ export interface ProxyFlags {
   readyFile?: string;
   ip: string;
   exitWithParent?: boolean;
+  identityDir?: string;
 }
 
 /** `CONTAINERPORT:NAME:LISTENPORT:APPPORT`; NAME may be empty (`9080::21001:21002`). */
@@ -83,6 +84,7 @@ export function proxyOptions(flags: ProxyFlags): ProxyOptions {
     ...(flags.statusPort ? { statusPort: parsePort(flags.statusPort, '--status-port') } : {}),
     ...(flags.appMetrics ? { appMetricsUrl: appMetricsUrl(flags.appMetrics) } : {}),
     ...(flags.readyFile ? { readyFile: path.resolve(flags.readyFile) } : {}),
+    ...(flags.identityDir ? { identityDir: path.resolve(flags.identityDir) } : {}),
   };
 }
 

@@ -13,6 +13,8 @@ import { RouteStore } from './routes/route-store.js';
 import { ClusterManager } from './upstream/cluster-manager.js';
 import { closeAccessLogWriters } from './telemetry/access-log/writer.js';
 import { XdsClient } from './xds-client/xds-client.js';
+import { installIdentity, readIdentityDir } from './identity/files.js';
+import { proxySecrets } from './tls/secret-store.js';
 
 export interface RunningProxy {
   readonly adminAddress: string;
@@ -29,6 +31,7 @@ const DRAIN_MS = 5000;
 export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   const log =
     opts.log ?? ((line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`));
+  if (opts.identityDir) installIdentity(proxySecrets, readIdentityDir(opts.identityDir));
   const clusters = new ClusterManager();
   const routes = new RouteStore();
   const envoyNode = toEnvoyNode(opts.node);

@@ -18,6 +18,11 @@ export interface ProxyOptions {
   readonly appMetricsUrl?: string;
   /** Written once the admin server listens: `{ pid, adminAddress }`. */
   readonly readyFile?: string;
+  /**
+   * File-mounted workload certificates (Istio's /etc/certs layout: cert-chain.pem, key.pem,
+   * root-cert.pem), installed as the `default` and `ROOTCA` secrets at start.
+   */
+  readonly identityDir?: string;
   /** Where log lines go; stderr with a timestamp by default. */
   readonly log?: (line: string) => void;
 }

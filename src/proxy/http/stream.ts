@@ -10,6 +10,17 @@ import type { RequestView } from '../routes/matchers.js';
 import type { CompiledRoute, VirtualHost } from '../routes/route-table.js';
 import type { Host } from '../upstream/host.js';
 
+/** What jwt_authn proved about the request (Istio's request.auth.* attributes). */
+export interface RequestAuth {
+  /** `iss/sub` of the verified token. */
+  readonly principal: string;
+  /** The verified payload. */
+  readonly claims: Readonly<Record<string, unknown>>;
+  readonly audiences: readonly string[];
+  /** The `azp` claim, when present. */
+  readonly presenter: string | undefined;
+}
+
 export class HttpStream {
   readonly startTime = performance.now();
   readonly startDate = new Date();
@@ -40,6 +51,8 @@ export class HttpStream {
   responseHeaders: HeaderMap | undefined;
   /** Request headers not copied upstream because addedHeaders replace them (trace context). */
   replacedHeaders: ReadonlySet<string> | undefined;
+  /** Set by jwt_authn when a token verified; read by rbac (request.auth.*). */
+  requestAuth: RequestAuth | undefined;
 
   constructor(
     readonly req: IncomingMessage,

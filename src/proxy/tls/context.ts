@@ -8,7 +8,7 @@ import { messageNameOf } from '../../xds/types.js';
 import type { CertificateMaterial, ValidationMaterial } from './secret.js';
 import { compileTlsCertificate, compileValidationContext } from './secret.js';
 import type { SecretStore } from './secret-store.js';
-import { isLocalSecretName, readLocalSecret } from './secret-store.js';
+import { isAgentSecretName, isLocalSecretName, readLocalSecret } from './secret-store.js';
 
 type Obj = Record<string, unknown>;
 
@@ -76,7 +76,13 @@ function sdsName(c: Obj, field: string): string {
   if (typeof name !== 'string' || !name) throw new ConfigError(`${field}.name`, 'required');
   const source = c['sds_config'] as Obj | undefined;
   // Istio's agent-served names are read locally; everything else comes over ADS.
-  if (!isLocalSecretName(name) && source && !source['ads'] && !source['api_config_source'])
+  if (
+    !isLocalSecretName(name) &&
+    !isAgentSecretName(name) &&
+    source &&
+    !source['ads'] &&
+    !source['api_config_source']
+  )
     throw new ConfigError(`${field}.sds_config`, 'only ADS is supported as a secret source');
   return name;
 }
@@ -100,7 +106,7 @@ export function compileCommonTlsContext(c: Obj | undefined): TlsContextConfig {
       certificates.push({ inline: secret.cert });
     } else {
       certificates.push({ sds: name });
-      sdsNames.push(name);
+      if (!isAgentSecretName(name)) sdsNames.push(name);
     }
   });
   let validation: ValidationMaterial | undefined;
@@ -117,7 +123,7 @@ export function compileCommonTlsContext(c: Obj | undefined): TlsContextConfig {
       };
     } else {
       validationSds = name;
-      sdsNames.push(name);
+      if (!isAgentSecretName(name)) sdsNames.push(name);
     }
   };
   if (ctx['validation_context'])

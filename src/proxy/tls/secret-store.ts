@@ -9,6 +9,20 @@ import { compileTlsCertificate, compileValidationContext } from './secret.js';
 export const FILE_ROOT = 'file-root:';
 export const FILE_CERT = 'file-cert:';
 
+/**
+ * The workload identity's SDS names, as Istio's agent serves them to Envoy: `default` (the
+ * workload's certificate chain and key) and `ROOTCA` (the mesh's trust bundle). skiff's agent is
+ * in-process: the identity module puts them in the store (setAgentSecret) and replaces them on
+ * rotation; they are never asked for over ADS and resolved at each handshake.
+ */
+export const WORKLOAD_CERT = 'default';
+export const ROOT_CA = 'ROOTCA';
+
+/** Secrets the in-process agent provides (the workload identity), never asked over ADS. */
+export function isAgentSecretName(name: string): boolean {
+  return name === WORKLOAD_CERT || name === ROOT_CA;
+}
+
 /** Secrets the proxy reads itself (Istio agent's file-mounted SDS names), never asked over ADS. */
 export function isLocalSecretName(name: string): boolean {
   return name.startsWith(FILE_ROOT) || name.startsWith(FILE_CERT);
@@ -51,9 +65,20 @@ export class SecretStore {
     this.generation++;
   }
 
-  /** Drops secrets no context names any more. */
+  /** The agent's secrets (workload identity): set, or replaced on rotation, never dropped. */
+  setAgentSecret(secret: CompiledSecret): void {
+    if (!isAgentSecretName(secret.name))
+      throw new Error(`${secret.name} is not an agent secret name`);
+    const next = new Map(this.secrets);
+    next.set(secret.name, secret);
+    this.secrets = next;
+    this.generation++;
+  }
+
+  /** Drops secrets no context names any more (never the agent's). */
   retain(names: ReadonlySet<string>): void {
-    for (const name of this.secrets.keys()) if (!names.has(name)) this.secrets.delete(name);
+    for (const name of this.secrets.keys())
+      if (!names.has(name) && !isAgentSecretName(name)) this.secrets.delete(name);
   }
 
   has(name: string): boolean {
