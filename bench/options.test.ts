@@ -8,9 +8,11 @@ test('defaults: every target, 4 rounds of wrk -t1 -c32 3 s and hey 1000 req/s, 1
   assert.deepEqual(o.targets, [
     'direct',
     'skiff',
+    'skiff-plaintext',
     'skiff-bare',
     'skiff-telemetry',
     'skiff-rules',
+    'skiff-secure',
     'nginx',
     'haproxy',
   ]);

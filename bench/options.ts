@@ -24,9 +24,11 @@ export class BenchUsageError extends Error {
 
 export const USAGE = `usage: npm run bench -- [flags]
 
-Starts direct, skiff's sidecar pair (skiff: Istio's default telemetry; skiff-bare: none;
-skiff-telemetry: metrics, access logs and 1% tracing; skiff-rules: a rule set), nginx and
-haproxy (two hops each), then measures them in interleaved rounds (forward order, then
+Starts direct, skiff's sidecar pair (skiff: Istio's defaults, default telemetry and auto mTLS;
+skiff-plaintext: mTLS off; skiff-bare: no telemetry; skiff-telemetry: metrics, access logs and
+1% tracing; skiff-rules: a rule set, plaintext; skiff-secure: STRICT mTLS on every hop and an
+ALLOW AuthorizationPolicy), nginx and haproxy (two hops each), then measures them in
+interleaved rounds (forward order, then
 reverse, ...), then pairs of skiff's variants head to head, and prints a markdown report of
 each target's medians and of each variant's ratios (also written to --out).
 

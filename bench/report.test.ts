@@ -137,12 +137,12 @@ describe('renderReport', () => {
   });
 });
 
-describe('skiff with the rule set against skiff', () => {
+describe('skiff with the rule set against skiff-plaintext (the spine ran plaintext)', () => {
   const withRounds = (r: TargetResult, rounds: { rps: number; cpu: number }[]): TargetResult => ({
     ...r,
     rounds: rounds.map((x) => ({ rps: x.rps, cpuPerProxy: x.cpu, cpuOutbound: x.cpu })),
   });
-  const bare = withRounds(skiff, [
+  const bare = withRounds({ ...skiff, name: 'skiff-plaintext' }, [
     { rps: 5000, cpu: 0.1 },
     { rps: 2500, cpu: 0.2 },
     { rps: 4000, cpu: 0.12 },
@@ -198,7 +198,7 @@ describe('skiff with the rule set against skiff', () => {
     };
     const h2hWorse: TargetResult = {
       ...worse,
-      headToHead: { skiff: [{ rps: 2900 }, { rps: 2800 }] },
+      headToHead: { 'skiff-plaintext': [{ rps: 2900 }, { rps: 2800 }] },
     };
     assert.match(
       renderReport(INFO, [h2hBare, h2hWorse]),

@@ -181,7 +181,7 @@ export interface Comparison {
 export const COMPARISONS: readonly Comparison[] = [
   {
     subject: 'skiff-rules',
-    baseline: 'skiff',
+    baseline: 'skiff-plaintext',
     cost: 'a realistic rule set (20 VirtualServices with regex, header and query matches, 20 DestinationRules; `echo` walks 57 non-matching routes first)',
     headToHead: true,
     judged: true,
@@ -205,6 +205,20 @@ export const COMPARISONS: readonly Comparison[] = [
     baseline: 'skiff',
     cost: 'access logs and 1% tracing over the default metrics',
     headToHead: false,
+    judged: false,
+  },
+  {
+    subject: 'skiff',
+    baseline: 'skiff-plaintext',
+    cost: "Istio's default auto mTLS between the two sidecars (PERMISSIVE; ISTIO_MUTUAL from the client sidecar)",
+    headToHead: true,
+    judged: false,
+  },
+  {
+    subject: 'skiff-secure',
+    baseline: 'skiff-plaintext',
+    cost: 'mTLS on every hop (PeerAuthentication STRICT, ISTIO_MUTUAL from the client sidecar) and an ALLOW AuthorizationPolicy with three rules on the inbound sidecar',
+    headToHead: true,
     judged: false,
   },
 ];

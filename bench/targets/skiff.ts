@@ -2,8 +2,9 @@
 // a Workload `echo` (the app) behind Service `echo`, and a Workload `client` whose sidecar's
 // outbound listener (its HTTP_PROXY) takes the load: client sidecar → echo sidecar → app.
 // Variants (the target's name): skiff runs Istio's defaults (metrics on, no access logs, no
-// tracing); skiff-bare turns every metric off; skiff-telemetry adds access logs and 1% tracing
-// to a Zipkin receiver started here; skiff-rules loads the rule set of rules.ts (telemetry.ts).
+// tracing, auto mTLS); skiff-plaintext turns mTLS off (PeerAuthentication DISABLE); skiff-bare turns every metric off; skiff-telemetry adds access logs and 1% tracing
+// to a Zipkin receiver started here; skiff-rules loads the rule set of rules.ts over plaintext;
+// skiff-secure adds mTLS on every hop and an ALLOW AuthorizationPolicy (secure.ts).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { defaultSkiffCommand } from '../../src/launcher/children.js';
@@ -11,6 +12,7 @@ import { startMesh, type Mesh } from '../../src/launcher/mesh.js';
 import type { Cleanup } from '../cleanup.js';
 import { APP_FILE, writeApp } from './app.js';
 import { rulesYaml } from './rules.js';
+import { PLAINTEXT_YAML, checkSecure, secureYaml } from './secure.js';
 import {
   BARE_YAML,
   checkTelemetry,
@@ -22,14 +24,17 @@ import {
 } from './telemetry.js';
 import { PROXIED_URL, SERVICE_HOST, SERVICE_PORT, type RunningTarget } from './types.js';
 
-export type SkiffTargetName = 'skiff' | 'skiff-bare' | 'skiff-telemetry' | 'skiff-rules';
+export type SkiffTargetName =
+  'skiff' | 'skiff-plaintext' | 'skiff-bare' | 'skiff-telemetry' | 'skiff-rules' | 'skiff-secure';
 
 /** Each variant's telemetry. */
 export const TELEMETRY_OF: Readonly<Record<SkiffTargetName, TelemetryVariant>> = {
   skiff: 'default',
+  'skiff-plaintext': 'default',
   'skiff-bare': 'bare',
   'skiff-telemetry': 'full',
   'skiff-rules': 'default',
+  'skiff-secure': 'default',
 };
 
 export const MESH_YAML = `# Written by skiff's benchmark.
@@ -90,6 +95,10 @@ export async function startSkiffPair(o: SkiffOptions): Promise<SkiffTarget> {
   const variant = TELEMETRY_OF[name];
   writeFileSync(path.join(meshDir, 'mesh.yaml'), MESH_YAML);
   if (name === 'skiff-rules') writeFileSync(path.join(meshDir, 'rules.yaml'), rulesYaml());
+  if (name === 'skiff-secure') writeFileSync(path.join(meshDir, 'security.yaml'), secureYaml());
+  // The spine's figures were plaintext: skiff-rules is measured against them as they were.
+  if (name === 'skiff-plaintext' || name === 'skiff-rules')
+    writeFileSync(path.join(meshDir, 'plaintext.yaml'), PLAINTEXT_YAML);
   if (variant === 'bare') writeFileSync(path.join(meshDir, 'telemetry.yaml'), BARE_YAML);
   let zipkin: ZipkinReceiver | undefined;
   if (variant === 'full') {
@@ -148,6 +157,7 @@ export async function startSkiffPair(o: SkiffOptions): Promise<SkiffTarget> {
       await new Promise((r) => setTimeout(r, 100));
     }
     const { problems, notes } = checkTelemetry(variant, sidecars, zipkin?.spans());
+    if (name === 'skiff-secure') problems.push(...checkSecure(sidecars));
     if (problems.length) {
       throw new Error(`${name} is not configured as it should be: ${problems.join('; ')}`);
     }

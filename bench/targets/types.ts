@@ -3,21 +3,33 @@
 import type { LoadTarget } from '../loadgen.js';
 
 export type TargetName =
-  'direct' | 'skiff' | 'skiff-bare' | 'skiff-telemetry' | 'skiff-rules' | 'nginx' | 'haproxy';
+  | 'direct'
+  | 'skiff'
+  | 'skiff-plaintext'
+  | 'skiff-bare'
+  | 'skiff-telemetry'
+  | 'skiff-rules'
+  | 'skiff-secure'
+  | 'nginx'
+  | 'haproxy';
 
 /**
- * skiff: the sidecar pair with Istio's default telemetry (the istio.stats metrics, no access
- * logs, no tracing); skiff-bare: every metric disabled by a root-namespace Telemetry (no
+ * skiff: the sidecar pair with Istio's defaults: its telemetry (the istio.stats metrics, no access
+ * logs, no tracing) and auto mTLS between the sidecars; skiff-plaintext: the same with mTLS off
+ * (a mesh-wide PeerAuthentication DISABLE), as at the spine; skiff-bare: every metric disabled by a root-namespace Telemetry (no
  * telemetry filter left); skiff-telemetry: metrics, access logs to the sidecars' stdout (their
  * log files) and tracing at 1% to a Zipkin receiver; skiff-rules: skiff with a realistic rule
- * set loaded (see rules.ts). See skiff.ts.
+ * set loaded over plaintext, as the spine's figures were (see rules.ts); skiff-secure: skiff with mTLS on every hop and an ALLOW
+ * AuthorizationPolicy (see secure.ts). See skiff.ts.
  */
 export const TARGET_NAMES: readonly TargetName[] = [
   'direct',
   'skiff',
+  'skiff-plaintext',
   'skiff-bare',
   'skiff-telemetry',
   'skiff-rules',
+  'skiff-secure',
   'nginx',
   'haproxy',
 ];
@@ -25,9 +37,11 @@ export const TARGET_NAMES: readonly TargetName[] = [
 /** The skiff pair's variants, by target name. */
 export const SKIFF_TARGETS: readonly TargetName[] = [
   'skiff',
+  'skiff-plaintext',
   'skiff-bare',
   'skiff-telemetry',
   'skiff-rules',
+  'skiff-secure',
 ];
 
 /** One proxy hop: a skiff sidecar, or one nginx (master + worker), or one haproxy. */
