@@ -34,11 +34,16 @@ export class UpstreamRequestState {
 
   /** What the cluster's load balancer sees for one attempt. */
   context(exclude: ReadonlySet<Host> | undefined): HostContext {
+    const authority = this.stream.view.authority;
+    const headers = this.stream.req.headers;
+    const hash = this.hash?.hash;
+    // The common case (no exclusion, no hash) is one small object, no spread temporaries.
+    if (!exclude && hash === undefined) return { authority, headers };
     return {
-      authority: this.stream.view.authority,
-      headers: this.stream.req.headers,
+      authority,
+      headers,
       ...(exclude ? { exclude } : {}),
-      ...(this.hash?.hash !== undefined ? { hash: this.hash.hash } : {}),
+      ...(hash !== undefined ? { hash } : {}),
     };
   }
 

@@ -36,7 +36,18 @@ export class ProxyMetrics implements PeerSource {
 
   /** A peer header's value decoded, cached by value so a peer is one object (label caches). */
   decode(value: string): PeerInfo | undefined {
-    if (this.decoded.has(value)) return this.decoded.get(value);
+    // Most requests carry the same peer as the one before: a string compare, not a hash of it.
+    if (value === this.lastValue) return this.lastPeer;
+    const peer = this.decoded.has(value) ? this.decoded.get(value) : this.decodeNew(value);
+    this.lastValue = value;
+    this.lastPeer = peer;
+    return peer;
+  }
+
+  private lastValue: string | undefined;
+  private lastPeer: PeerInfo | undefined;
+
+  private decodeNew(value: string): PeerInfo | undefined {
     const peer = decodePeerHeader(value);
     if (this.decoded.size >= PEER_CACHE_SIZE) this.decoded.clear();
     this.decoded.set(value, peer);

@@ -49,7 +49,11 @@ export class Router {
     // A filter that rewrites the body (grpc_web) adjusts the request it goes with.
     const transform = stream.bodyTransform;
     if (transform?.requestHeaders) transform.requestHeaders(new FlatHeaderMap(upstream.headers));
-    const { policy, timeoutMs: timeoutOverride } = requestRetry(action.retry, stream.view);
+    const { policy, timeoutMs: timeoutOverride } = requestRetry(
+      action.retry,
+      stream.view,
+      upstream.envoyHeaders,
+    );
     const routeTimeoutMs = timeoutOverride ?? action.timeoutMs;
     const method = stream.view.method;
     let body: Readable | undefined =
@@ -67,16 +71,21 @@ export class Router {
     // A body cannot be replayed: requests with one are tried once.
     const maxAttempts = 1 + (policy && !stream.hasBody ? policy.numRetries : 0);
     const deadline = routeTimeoutMs > 0 ? performance.now() + routeTimeoutMs : Infinity;
-    const tried = new Set<Host>();
     const attempted: Host[] = [];
-    const excludedPriorities = new Set<number>();
+    // Retry state, made only when a retry happens (a first attempt excludes nothing).
+    let excludedPriorities: Set<number> | undefined;
     const stats = cluster.stats;
     // Hash key, circuit breakers and outlier reports across attempts (T1's upstream side).
     const up = new UpstreamRequestState(cluster, stream, action.hashPolicy);
     let lastError: ProxyError | undefined;
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-      const exclude = retryExclusions(policy, tried);
-      const priorities = retryPriorities(cluster.hosts, policy, attempted, excludedPriorities);
+      let exclude: ReadonlySet<Host> | undefined;
+      let priorities: ReadonlySet<number> | undefined;
+      if (attempt > 1) {
+        exclude = retryExclusions(policy, new Set(attempted));
+        excludedPriorities ??= new Set();
+        priorities = retryPriorities(cluster.hosts, policy, attempted, excludedPriorities);
+      }
       const ctx = up.context(exclude);
       const host = cluster.chooseHost(
         priorities ? { ...ctx, excludedPriorities: priorities } : ctx,
@@ -86,7 +95,6 @@ export class Router {
         stats.upstream_cx_none_healthy++;
         throw lastError ?? noHealthyUpstream();
       }
-      tried.add(host);
       attempted.push(host);
       stream.upstreamHost = host;
       stream.attempts = attempt;
@@ -136,10 +144,11 @@ export class Router {
               out.push('x-envoy-upstream-service-time', String(ms));
             }
             stream.responseCodeDetails = 'via_upstream';
-            stream.finalizeResponseHeaders?.(status, new FlatHeaderMap(out));
-            stream.responseHeaders = new FlatHeaderMap(out);
-            if (transform?.responseHeaders)
-              transform.responseHeaders(status, new FlatHeaderMap(out));
+            // A view over `out`, holding nothing else: one serves every reader.
+            const map = new FlatHeaderMap(out);
+            stream.finalizeResponseHeaders?.(status, map);
+            stream.responseHeaders = map;
+            if (transform?.responseHeaders) transform.responseHeaders(status, map);
           },
         });
         stats.recordStatus(result.status);

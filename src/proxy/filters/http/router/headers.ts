@@ -34,6 +34,8 @@ export interface UpstreamRequest {
   readonly authority: string;
   /** Path and query to send. */
   readonly path: string;
+  /** The request carried some x-envoy-* header (retry and timeout overrides need a look). */
+  readonly envoyHeaders: boolean;
 }
 
 export function buildUpstreamRequest(
@@ -54,12 +56,16 @@ export function buildUpstreamRequest(
     : undefined;
   const out: string[] = ['host', view.authority];
   const replaced = stream.replacedHeaders;
+  let envoyHeaders = false;
   for (let i = 0; i < raw.length; i += 2) {
     const name = (raw[i] ?? '').toLowerCase();
     if (replaced?.has(name)) continue;
     // HTTP/2 pseudo-headers (`:path`, `:authority`...) are not headers to copy (T3).
     if (NOT_FORWARDED.has(name) || extra?.has(name) || name.charCodeAt(0) === 58) continue;
-    if (name.startsWith('x-envoy-') && CONSUMED_HEADERS.has(name)) continue;
+    if (name.startsWith('x-envoy-')) {
+      envoyHeaders = true;
+      if (CONSUMED_HEADERS.has(name)) continue;
+    }
     out.push(name, raw[i + 1] ?? '');
   }
   for (const [k, v] of stream.addedHeaders) out.push(k, v);
@@ -92,7 +98,12 @@ export function buildUpstreamRequest(
       new FlatHeaderMap(out).set('x-envoy-original-path', original);
     }
   }
-  return { headers: out, authority, path: view.query ? `${path}?${view.query}` : path };
+  return {
+    headers: out,
+    authority,
+    path: view.query ? `${path}?${view.query}` : path,
+    envoyHeaders,
+  };
 }
 
 /** The route's response header mutations: the weighted cluster's, then the route's levels. */

@@ -52,7 +52,13 @@ const intHeader = (v: string | undefined): number | undefined => {
  * The policy for one request: the route's, widened by x-envoy-retry-on / -grpc-on and the other
  * retry headers, as Envoy's router reads them (they are consumed, never forwarded).
  */
-export function requestRetry(route: RetryPolicy | undefined, view: RequestView): RequestRetry {
+export function requestRetry(
+  route: RetryPolicy | undefined,
+  view: RequestView,
+  /** false: the request has no x-envoy-* header, so no override to look for. */
+  envoyHeaders = true,
+): RequestRetry {
+  if (!envoyHeaders) return { policy: applicable(route, view), timeoutMs: undefined };
   const h = view.headers;
   const retryOn = requestHeader(h, 'x-envoy-retry-on');
   const grpcOn = requestHeader(h, 'x-envoy-retry-grpc-on');

@@ -33,6 +33,8 @@ export function attemptUpstream(stream: HttpStream, o: AttemptOptions): Promise<
   return attemptHttp1(stream, o.cluster.dispatcher(o.host), o);
 }
 
+const UNUSED_SERVERNAME = 'unused.invalid';
+
 /** A header of undici's flat raw list, found by (lower-case) name. */
 function rawLookup(raw: Buffer[]): (name: string) => string | undefined {
   return (name) => {
@@ -134,16 +136,18 @@ function attemptHttp1(
         });
       },
     };
-    dispatcher.dispatch(
-      {
-        path: o.path,
-        method: o.method,
-        headers: o.headers,
-        body: o.body ?? (hasBody ? req : null),
-        // Body streams cannot be replayed by undici either.
-        idempotent: !hasBody && (o.method === 'GET' || o.method === 'HEAD'),
-      },
-      handler,
-    );
+    const opts: Dispatcher.DispatchOptions & { servername: string } = {
+      path: o.path,
+      method: o.method,
+      headers: o.headers,
+      body: o.body ?? (hasBody ? req : null),
+      // Else undici derives a TLS server name from the host header for every request (an IP
+      // check, two regexes); its origins here are http: (TLS, if any, is the connector's, with
+      // its own SNI), where that name is never used.
+      servername: UNUSED_SERVERNAME,
+      // Body streams cannot be replayed by undici either.
+      idempotent: !hasBody && (o.method === 'GET' || o.method === 'HEAD'),
+    };
+    dispatcher.dispatch(opts, handler);
   });
 }
