@@ -184,7 +184,12 @@ describe(
         assert.equal(f['userAgent'], 'access-log-test/1', side);
         assert.match(f['requestId'] ?? '', /^[0-9a-f-]{36}$/, side);
         assert.equal(f['authority'], 'reviews:9080', side);
-        assert.equal(f['sni'], '-', side);
+        // The server sidecar sees the SNI of the client's mTLS (auto mTLS), as Istio logs it.
+        assert.equal(
+          f['sni'],
+          side === 'server' ? 'outbound_.9080_._.reviews.default.svc.cluster.local' : '-',
+          side,
+        );
         assert.equal(f['route'], 'default', side);
         assert.match(f['downstreamRemote'] ?? '', /^127\.0\.0\.1:\d+$/, side);
       }

@@ -3,7 +3,8 @@
 import path from 'node:path';
 import type { ControlPlaneOptions } from '../control-plane/options.js';
 import { parseGatewayPorts, parseNonNegativeInt, parsePort } from './flags.js';
-import type { CliIO } from './io.js';
+import { parseDuration } from '../config/checks/duration.js';
+import { UsageError, type CliIO } from './io.js';
 import { serveUntilStopped } from './lifecycle.js';
 
 export interface ControlPlaneFlags {
@@ -11,6 +12,10 @@ export interface ControlPlaneFlags {
   stateDir: string;
   bind: string;
   grpcPort: string;
+  grpcTlsPort?: string;
+  caCertDir?: string;
+  workloadCertTtl?: string;
+  maxWorkloadCertTtl?: string;
   httpPort: string;
   gatewayPort: string[];
   instances?: string;
@@ -25,12 +30,39 @@ export function controlPlaneOptions(flags: ControlPlaneFlags): ControlPlaneOptio
     stateDir: path.resolve(flags.stateDir),
     bind: flags.bind,
     grpcPort: parsePort(flags.grpcPort, '--grpc-port'),
+    // Istio's 15012 beside the default 15010; beside a chosen port, a free one (no collisions).
+    grpcTlsPort: parsePort(
+      flags.grpcTlsPort ?? (flags.grpcPort === '15010' ? '15012' : '0'),
+      '--grpc-tls-port',
+    ),
+    ...(flags.caCertDir ? { caCertDir: path.resolve(flags.caCertDir) } : {}),
+    ...certTtls(flags),
     httpPort: parsePort(flags.httpPort, '--http-port'),
     gatewayPorts: parseGatewayPorts(flags.gatewayPort),
     ...(flags.instances ? { instancesFile: path.resolve(flags.instances) } : {}),
     ...(flags.meshConfig ? { meshConfigFile: path.resolve(flags.meshConfig) } : {}),
     debounceMs: parseNonNegativeInt(flags.debounceMs, '--debounce-ms'),
   };
+}
+
+/** --workload-cert-ttl (else istiod's DEFAULT_WORKLOAD_CERT_TTL env) and --max-workload-cert-ttl. */
+function certTtls(
+  flags: ControlPlaneFlags,
+): Pick<ControlPlaneOptions, 'workloadCertTtlMs' | 'maxWorkloadCertTtlMs'> {
+  const ttl = flags.workloadCertTtl ?? process.env['DEFAULT_WORKLOAD_CERT_TTL'];
+  const max = flags.maxWorkloadCertTtl ?? process.env['MAX_WORKLOAD_CERT_TTL'];
+  return {
+    ...(ttl ? { workloadCertTtlMs: durationFlag(ttl, '--workload-cert-ttl') } : {}),
+    ...(max ? { maxWorkloadCertTtlMs: durationFlag(max, '--max-workload-cert-ttl') } : {}),
+  };
+}
+
+export function durationFlag(text: string, flag: string): number {
+  const d = parseDuration(text);
+  if (!d.ok || d.seconds <= 0) {
+    throw new UsageError(`${flag}: ${d.ok ? `${text} is not positive` : d.message}`);
+  }
+  return d.seconds * 1000;
 }
 
 export async function controlPlane(flags: ControlPlaneFlags, io: CliIO): Promise<number> {

@@ -50,6 +50,13 @@ program
   .requiredOption('--state-dir <dir>', 'where applied config and keys are kept')
   .option('--bind <address>', 'address every listener binds', '127.0.0.1')
   .option('--grpc-port <port>', 'xDS and CA (gRPC)', '15010')
+  .option('--grpc-tls-port <port>', 'xDS and CA over TLS (default 15012, or free with --grpc-port)')
+  .option(
+    '--ca-cert-dir <dir>',
+    'plugged-in CA: ca-cert.pem, ca-key.pem, root-cert.pem, cert-chain.pem',
+  )
+  .option('--workload-cert-ttl <duration>', 'workload certificate lifetime (default 24h)')
+  .option('--max-workload-cert-ttl <duration>', 'longest lifetime a CSR may ask (default 2160h)')
   .option('--http-port <port>', 'HTTP API, /debug, /metrics', '15014')
   .option('--gateway-port <P=H>', 'serve Gateway port P on host port H (repeatable)', collect, [])
   .option('--instances <file>', 'running Workload instances (written by skiff up)')
@@ -82,6 +89,10 @@ program
     '--identity-dir <dir>',
     'file-mounted workload certificates: cert-chain.pem, key.pem, root-cert.pem',
   )
+  .option('--ca-root-cert <file>', 'the mesh root: xDS over TLS and a certificate from the CA')
+  .option('--token-file <file>', 'bootstrap token for the CA (else SKIFF_TOKEN); see skiff token')
+  .option('--ca-address <host:port>', "the CA's TLS address (default: --xds)")
+  .option('--trust-domain <domain>', "the mesh's trust domain (default cluster.local)")
   .action(async (flags) => finish(await (await import('./proxy.js')).proxy(flags, io)));
 
 withMesh(
@@ -125,7 +136,7 @@ withMesh(
   program
     .command('proxy-config')
     .description("a proxy's listeners, routes, clusters or endpoints")
-    .argument('<type>', 'listeners, routes, clusters, endpoints or all')
+    .argument('<type>', 'listeners, routes, clusters, endpoints, secret or all')
     .argument('<instance>', 'e.g. productpage-v1-0 or istio-ingressgateway-0')
     .option('-n, --namespace <ns>', 'namespace of the instance')
     .option('-o, --output <format>', 'json'),
@@ -143,6 +154,17 @@ withMesh(
 ).action(async (workload: string, command: string[], flags) =>
   finish(await (await import('./exec.js')).exec(workload, command, flags, io)),
 );
+
+withMesh(
+  program
+    .command('token')
+    .description('mint a bootstrap token for a proxy started by hand (skiff proxy --token-file)')
+    .requiredOption('--namespace <ns>', "the proxy's namespace")
+    .requiredOption('--service-account <sa>', "the proxy's service account")
+    .option('--ttl <duration>', 'how long the token is accepted', '1h')
+    .option('--state-dir <dir>', "the control plane's state dir (default: the running mesh's)")
+    .option('--output-file <file>', 'write the token to this file (0600) instead of stdout'),
+).action(async (flags) => finish((await import('./token.js')).token(flags, io)));
 
 program
   .command('version')

@@ -4,6 +4,8 @@ import type { LocatedMesh } from '../launcher/mesh-record.js';
 import { TABLES, dumpSection, type Section } from './config-dump.js';
 import { CliError, UsageError, type CliIO } from './io.js';
 import { currentMesh, requestJson, type MeshFlags } from './mesh-client.js';
+import { renderTable } from '../launcher/table.js';
+import type { CertsReport } from '../proxy/identity/certs.js';
 
 export interface ProxyConfigFlags extends MeshFlags {
   output?: string;
@@ -22,6 +24,31 @@ const ALIASES: Record<string, Section | 'all'> = {
   endpoints: 'endpoints',
   all: 'all',
 };
+
+/** `secret`: the certificates in use, from the proxy's admin /certs (istioctl's table). */
+async function secretConfig(
+  port: number,
+  instance: string,
+  json: boolean,
+  io: CliIO,
+): Promise<number> {
+  const reply = await requestJson(`http://127.0.0.1:${port}/certs`, {
+    what: `the proxy ${instance}`,
+  });
+  if (reply.status !== 200) {
+    throw new CliError(
+      'ERR_PROXY',
+      `the proxy ${instance} answered /certs with HTTP ${reply.status}`,
+    );
+  }
+  if (json) {
+    io.log(JSON.stringify(reply.body, null, 2));
+    return 0;
+  }
+  const { SECRET_HEADERS, secretRows } = await import('../proxy/identity/certs.js');
+  io.log(renderTable(SECRET_HEADERS, secretRows(reply.body as CertsReport)));
+  return 0;
+}
 
 /** The admin port of an instance (`reviews-v1-0`, `reviews-v1-0.default`) or the gateway. */
 export function adminPortOf(mesh: LocatedMesh, instance: string, namespace?: string): number {
@@ -49,10 +76,11 @@ export async function proxyConfig(
   flags: ProxyConfigFlags,
   io: CliIO,
 ): Promise<number> {
+  const isSecret = ['secret', 'secrets'].includes(what.toLowerCase());
   const section = ALIASES[what.toLowerCase()];
-  if (!section) {
+  if (!section && !isSecret) {
     throw new UsageError(
-      `unknown config type "${what}" (listeners, routes, clusters, endpoints, all)`,
+      `unknown config type "${what}" (listeners, routes, clusters, endpoints, secret, all)`,
     );
   }
   const output = flags.output ?? 'table';
@@ -60,6 +88,7 @@ export async function proxyConfig(
     throw new UsageError(`-o: ${JSON.stringify(output)} is not json`);
   }
   const port = adminPortOf(currentMesh(flags), instance, flags.namespace);
+  if (isSecret || !section) return secretConfig(port, instance, output === 'json', io);
   const reply = await requestJson(`http://127.0.0.1:${port}/config_dump`, {
     what: `the proxy ${instance}`,
   });

@@ -24,6 +24,10 @@ export interface ProxyFlags {
   ip: string;
   exitWithParent?: boolean;
   identityDir?: string;
+  caRootCert?: string;
+  caAddress?: string;
+  tokenFile?: string;
+  trustDomain?: string;
 }
 
 /** `CONTAINERPORT:NAME:LISTENPORT:APPPORT`; NAME may be empty (`9080::21001:21002`). */
@@ -85,6 +89,26 @@ export function proxyOptions(flags: ProxyFlags): ProxyOptions {
     ...(flags.appMetrics ? { appMetricsUrl: appMetricsUrl(flags.appMetrics) } : {}),
     ...(flags.readyFile ? { readyFile: path.resolve(flags.readyFile) } : {}),
     ...(flags.identityDir ? { identityDir: path.resolve(flags.identityDir) } : {}),
+    ...caOptions(flags),
+  };
+}
+
+/** --ca-root-cert turns on the CA agent and TLS xDS; the token comes from a file or SKIFF_TOKEN. */
+function caOptions(flags: ProxyFlags): Pick<ProxyOptions, 'ca'> {
+  if (!flags.caRootCert) {
+    if (flags.tokenFile || flags.caAddress) {
+      throw new UsageError('--token-file and --ca-address need --ca-root-cert');
+    }
+    return {};
+  }
+  const token = process.env['SKIFF_TOKEN'];
+  return {
+    ca: {
+      rootCertFile: path.resolve(flags.caRootCert),
+      ...(flags.caAddress ? { address: parseHostPort(flags.caAddress, '--ca-address') } : {}),
+      ...(flags.tokenFile ? { tokenFile: path.resolve(flags.tokenFile) } : token ? { token } : {}),
+      trustDomain: flags.trustDomain ?? 'cluster.local',
+    },
   };
 }
 

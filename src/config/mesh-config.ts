@@ -9,6 +9,15 @@ import { KNOWN_MESH_FIELDS, KNOWN_PROXY_CONFIG_FIELDS } from './mesh-config-fiel
 
 export type OutboundTrafficMode = 'ALLOW_ANY' | 'REGISTRY_ONLY';
 export type AccessLogEncoding = 'TEXT' | 'JSON';
+/** MeshConfig.ProxyPathNormalization.NormalizationType (DEFAULT reads as BASE). */
+export type PathNormalization = 'NONE' | 'BASE' | 'MERGE_SLASHES' | 'DECODE_AND_MERGE_SLASHES';
+const PATH_NORMALIZATIONS = [
+  'DEFAULT',
+  'NONE',
+  'BASE',
+  'MERGE_SLASHES',
+  'DECODE_AND_MERGE_SLASHES',
+];
 
 /** One of MeshConfig.extensionProviders, as written (`name` plus one provider-kind key). */
 export interface ExtensionProvider {
@@ -21,6 +30,8 @@ export interface MeshConfig {
   readonly rootNamespace: string;
   readonly trustDomain: string;
   readonly trustDomainAliases: readonly string[];
+  /** Auto mTLS: ISTIO_MUTUAL to endpoints with sidecars when no DestinationRule sets tls (true). */
+  readonly enableAutoMtls: boolean;
   /** ALLOW_ANY: unknown destinations pass through; REGISTRY_ONLY: they get 502 (BlackHole). */
   readonly outboundTrafficPolicy: { readonly mode: OutboundTrafficMode };
   /** Default connect timeout of generated clusters (Istio's 10s). */
@@ -43,6 +54,8 @@ export interface MeshConfig {
   readonly accessLogEncoding: AccessLogEncoding;
   /** A text format, or (JSON encoding) a JSON map of keys to operators; '' = Istio's default. */
   readonly accessLogFormat: string;
+  /** How proxies normalise request paths before routing and authorization (Istio's BASE). */
+  readonly pathNormalization: { readonly normalization: PathNormalization };
 }
 
 /** Istio's retryOn when a retry policy names none (pilot's DefaultRetryPolicy). */
@@ -54,6 +67,7 @@ export const DEFAULT_MESH_CONFIG: MeshConfig = Object.freeze<MeshConfig>({
   rootNamespace: 'istio-system',
   trustDomain: 'cluster.local',
   trustDomainAliases: [],
+  enableAutoMtls: true,
   outboundTrafficPolicy: { mode: 'ALLOW_ANY' },
   connectTimeout: '10s',
   defaultHttpRetryPolicy: { attempts: 2, retryOn: DEFAULT_RETRY_ON },
@@ -71,6 +85,7 @@ export const DEFAULT_MESH_CONFIG: MeshConfig = Object.freeze<MeshConfig>({
   accessLogFile: '',
   accessLogEncoding: 'TEXT',
   accessLogFormat: '',
+  pathNormalization: { normalization: 'BASE' },
 });
 
 /** Where a problem with a MeshConfig field is reported; paths are from the MeshConfig's root. */
@@ -143,6 +158,19 @@ function retryPolicyReader(value: unknown, at: FieldPath, sink: MeshConfigSink):
   return { attempts, retryOn: retryOn || DEFAULT_RETRY_ON };
 }
 
+/** ProxyConfig.gatewayTopology: numTrustedProxies applies (gateways' xff_num_trusted_hops). */
+function gatewayTopologyCheck(v: unknown, at: FieldPath, sink: MeshConfigSink): void {
+  if (!isObject(v)) {
+    sink.error(at, 'must be a GatewayTopology (numTrustedProxies, ...)');
+    return;
+  }
+  for (const [k, x] of Object.entries(v)) {
+    if (k !== 'numTrustedProxies') sink.warn([...at, k], NOT_APPLIED);
+    else if (typeof x !== 'number' || !Number.isInteger(x) || x < 0)
+      sink.error([...at, k], 'numTrustedProxies must be a non-negative integer');
+  }
+}
+
 /** ProxyConfig.tracing: `sampling` (percent) and max_path_tag_length apply; tracers are legacy. */
 function tracingProxyConfigCheck(v: unknown, at: FieldPath, sink: MeshConfigSink): void {
   if (!isObject(v)) return void sink.error(at, 'must be a mapping (sampling, ...)');
@@ -171,6 +199,7 @@ function proxyConfigReader(value: unknown, at: FieldPath, sink: MeshConfigSink):
     )
       sink.error([...at, k], 'proxyMetadata must map names to strings');
     else if (k === 'tracing') tracingProxyConfigCheck(v, [...at, k], sink);
+    else if (k === 'gatewayTopology') gatewayTopologyCheck(v, [...at, k], sink);
     else sink.warn([...at, k], NOT_APPLIED);
   }
   return { ...value };
@@ -182,6 +211,7 @@ const APPLIED_PROVIDER_KINDS: ReadonlySet<string> = new Set([
   'zipkin',
   'opentelemetry',
   'envoyFileAccessLog',
+  'envoyExtAuthzHttp',
 ]);
 
 function providersReader(value: unknown, at: FieldPath, sink: MeshConfigSink): unknown {
@@ -277,6 +307,8 @@ const READERS: Readonly<Partial<Record<keyof MeshConfig, FieldReader>>> = {
   defaultDestinationRuleExportTo: exportToReader('DestinationRule'),
   defaultConfig: proxyConfigReader,
   extensionProviders: providersReader,
+  enableAutoMtls: (v, at, sink) =>
+    typeof v === 'boolean' ? v : void sink.error(at, 'must be true or false'),
   enableTracing: (v, at, sink) =>
     typeof v === 'boolean' ? v : void sink.error(at, 'must be true or false'),
   accessLogFile: stringOf,
@@ -285,6 +317,19 @@ const READERS: Readonly<Partial<Record<keyof MeshConfig, FieldReader>>> = {
     return void sink.error(at, `must be TEXT or JSON (got ${JSON.stringify(v)})`);
   },
   accessLogFormat: accessLogFormatReader,
+  pathNormalization: (v, at, sink) => {
+    if (!isObject(v)) return void sink.error(at, 'must be a mapping with normalization');
+    for (const k of Object.keys(v))
+      if (k !== 'normalization')
+        sink.warn([...at, k], 'unknown field: ignored, as istiod ignores it');
+    const n = v['normalization'] ?? 'DEFAULT';
+    if (typeof n !== 'string' || !PATH_NORMALIZATIONS.includes(n))
+      return void sink.error(
+        [...at, 'normalization'],
+        `normalization must be one of ${PATH_NORMALIZATIONS.join(', ')} (got ${JSON.stringify(n)})`,
+      );
+    return { normalization: n === 'DEFAULT' ? 'BASE' : n };
+  },
   defaultProviders: (v, at, sink) => {
     if (!isObject(v))
       return void sink.error(at, 'must be a mapping (metrics, tracing, accessLogging)');

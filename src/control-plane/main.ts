@@ -8,9 +8,13 @@ import type { ProxyNode } from '../xds/node.js';
 import { SKIFF_VERSION } from '../xds/node.js';
 import { ApiServer } from './api/http-api.js';
 import { generateResources } from './generate/index.js';
+import { startAuthority } from './ca/start.js';
+import { registerCaService } from './ca/ca-service.js';
+import { tlsServerCredentials } from './ca/tls-port.js';
 import { ControlPlaneMetrics } from './metrics/cp-metrics.js';
 import { prometheusConfig } from './metrics/prometheus-config.js';
 import { httpServiceDiscovery } from './metrics/service-discovery.js';
+import { JwksResolver, jwksSourcesIn, refreshIntervalFromEnv } from './jwks/resolver.js';
 import { baseMeshConfig } from './mesh-config-source.js';
 import { MeshModel } from './model/mesh-model.js';
 import type { ControlPlaneOptions, ControlPlaneReady } from './options.js';
@@ -25,11 +29,13 @@ export interface RunningControlPlane {
   close(): Promise<void>;
 }
 
-function bindGrpc(server: grpc.Server, address: string): Promise<number> {
+function bindGrpc(
+  server: grpc.Server,
+  address: string,
+  credentials = grpc.ServerCredentials.createInsecure(),
+): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, port) =>
-      err ? reject(err) : resolve(port),
-    );
+    server.bindAsync(address, credentials, (err, port) => (err ? reject(err) : resolve(port)));
   });
 }
 
@@ -51,6 +57,17 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
   const instances = new InstancesSource(opts.instancesFile, log);
   await instances.start();
 
+  // jwtRules' remote keys, fetched before the first model so proxies start with them.
+  // (Changes before the first model need no push: that model reads them.)
+  let jwksChanged = (): void => undefined;
+  const jwks = new JwksResolver({
+    refreshMs: refreshIntervalFromEnv(),
+    log,
+    onChange: () => jwksChanged(),
+  });
+  await jwks.ensure(jwksSourcesIn(store.resources()));
+  jwks.start();
+
   // The instances generation the model (and so the last push) was built from.
   let instancesGeneration = 0;
   const buildModel = () => {
@@ -59,6 +76,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
       resources: store.resources(),
       instances: instances.instances,
       meshConfig,
+      jwks: jwks.snapshot(),
     });
   };
   let model = buildModel();
@@ -87,16 +105,29 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
       pending = undefined;
       const why = [...reasons].join(', ');
       reasons.clear();
-      model = buildModel();
-      metrics.pushRound(() => ads.push(why));
+      // New jwksUris are fetched first (as istiod does on its push path), then the model built.
+      void jwks.ensure(jwksSourcesIn(store.resources())).then(() => {
+        model = buildModel();
+        metrics.pushRound(() => ads.push(why));
+      });
     }, 10);
   };
   store.on('change', onChange);
+  jwksChanged = () => onChange('jwks');
   instances.on('change', () => onChange('instances'));
 
   const grpcServer = new grpc.Server({ 'grpc.max_send_message_length': -1 });
   ads.register(grpcServer);
+  // The CA (src/control-plane/ca): served on both ports; the TLS port also carries ADS.
+  // The trust domain in force at start (file, then the istio ConfigMap), fixed until a restart.
+  const ca = await startAuthority(opts, model.meshConfig.trustDomain, log);
+  registerCaService(grpcServer, { ca: ca.authority, tokenKey: ca.tokenKey, log });
   const grpcPort = await bindGrpc(grpcServer, `${opts.bind}:${opts.grpcPort}`);
+  const grpcTlsPort = await bindGrpc(
+    grpcServer,
+    `${opts.bind}:${opts.grpcTlsPort ?? 0}`,
+    await tlsServerCredentials(ca.authority),
+  );
   const api = new ApiServer({
     store,
     ads,
@@ -126,13 +157,15 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
   const ready: ControlPlaneReady = {
     pid: process.pid,
     grpcAddress: `${opts.bind}:${grpcPort}`,
+    grpcTlsAddress: `${opts.bind}:${grpcTlsPort}`,
+    caRootCert: ca.rootCertFile,
     httpAddress,
   };
   const readyFile = path.join(opts.stateDir, 'control-plane.json');
   await writeFile(`${readyFile}.tmp`, JSON.stringify(ready));
   await rename(`${readyFile}.tmp`, readyFile);
   log(
-    `control plane: xDS on ${ready.grpcAddress}, HTTP on ${httpAddress}, ${store.resources().length} resource(s)`,
+    `control plane: xDS on ${ready.grpcAddress} and ${ready.grpcTlsAddress} (TLS), HTTP on ${httpAddress}, ${store.resources().length} resource(s)`,
   );
 
   return {
@@ -140,6 +173,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
     close: async () => {
       if (pending) clearTimeout(pending);
       watcher.close();
+      jwks.close();
       instances.close();
       ads.close();
       grpcServer.forceShutdown();

@@ -9,6 +9,17 @@ export interface ControlPlaneOptions {
   readonly bind: string;
   /** xDS (ADS) and CA gRPC port, Istio's 15010; 0 picks a free one. */
   readonly grpcPort: number;
+  /**
+   * The TLS port (Istio's 15012): ADS and the CA, with a serving certificate signed by the mesh
+   * CA; 0 (the default) picks a free one.
+   */
+  readonly grpcTlsPort?: number;
+  /** Plugged-in CA certificates (Istio's cacerts layout); else `<stateDir>/ca`. */
+  readonly caCertDir?: string;
+  /** Workload certificate lifetime when a CSR asks for none (Istio's 24 h). */
+  readonly workloadCertTtlMs?: number;
+  /** The longest lifetime a CSR may ask for (Istio's MAX_WORKLOAD_CERT_TTL, 90 days). */
+  readonly maxWorkloadCertTtlMs?: number;
   /** HTTP API (apply/get/delete), /debug and /metrics, Istio's 15014; 0 picks a free one. */
   readonly httpPort: number;
   /**
@@ -33,5 +44,9 @@ export interface ControlPlaneOptions {
 export interface ControlPlaneReady {
   readonly pid: number;
   readonly grpcAddress: string;
+  /** ADS and CA over TLS (Istio's 15012). */
+  readonly grpcTlsAddress?: string;
+  /** The mesh's trust bundle (PEM file), what proxies verify the TLS port and peers against. */
+  readonly caRootCert?: string;
   readonly httpAddress: string;
 }

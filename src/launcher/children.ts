@@ -114,6 +114,7 @@ export function controlPlaneArgs(plan: MeshPlan, paths: ChildPaths): string[] {
     ...['--instances', paths.instancesFile],
     ...['--bind', LOOPBACK],
     ...['--grpc-port', String(plan.grpcPort)],
+    ...['--grpc-tls-port', String(plan.grpcTlsPort)],
     ...['--http-port', String(plan.httpPort)],
   ];
   for (const p of plan.gateway.ports) args.push('--gateway-port', `${p.port}=${p.hostPort}`);
@@ -137,11 +138,28 @@ export function proxyArgs(
     ...['--workload', p.workloadName],
     ...['--service-account', p.serviceAccount],
     ...(labels ? ['--labels', labels] : []),
-    ...['--xds', `${LOOPBACK}:${plan.grpcPort}`],
+    ...xdsArgs(p.name, plan),
     ...['--admin-port', String(p.adminPort)],
     ...['--status-port', String(p.statusPort)],
     ...['--ip', LOOPBACK],
     ...['--ready-file', readyFile],
+  ];
+}
+
+/** A proxy's bootstrap token file (the launcher re-mints it before each start). */
+export function tokenFile(tokensDir: string, proxyName: string): string {
+  return path.join(tokensDir, `${proxyName}.jwt`);
+}
+
+/** xDS over TLS with a CA identity when the plan has security, plaintext otherwise. */
+function xdsArgs(name: string, plan: MeshPlan): string[] {
+  const sec = plan.security;
+  if (!sec) return ['--xds', `${LOOPBACK}:${plan.grpcPort}`];
+  return [
+    ...['--xds', `${LOOPBACK}:${plan.grpcTlsPort}`],
+    ...['--ca-root-cert', sec.rootCertFile],
+    ...['--token-file', tokenFile(sec.tokensDir, name)],
+    ...['--trust-domain', sec.trustDomain],
   ];
 }
 

@@ -45,6 +45,10 @@ export interface GatewayRecord {
 export interface ControlPlaneRecord {
   readonly pid?: number;
   readonly grpcAddress: string;
+  /** ADS and the CA over TLS (Istio's 15012): where a proxy started by hand connects. */
+  readonly grpcTlsAddress?: string;
+  /** The mesh's trust bundle, for `skiff proxy --ca-root-cert`. */
+  readonly caRootCert?: string;
   readonly httpAddress: string;
   readonly log: string;
 }

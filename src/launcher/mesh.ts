@@ -1,9 +1,13 @@
 // `skiff up` as a library: loads a directory of YAML, starts the control plane, every Workload
 // instance with its sidecar, and the ingress gateway, supervises them, and records the mesh.
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadMeshConfigFile } from '../config/mesh-config-file.js';
 import { loadConfigPaths } from '../config/parse.js';
+import { DEFAULT_MESH_CONFIG, applyMeshConfig } from '../config/mesh-config.js';
+import { meshConfigIn } from '../control-plane/model/mesh-config.js';
+import { caDirIn, ROOT_CERT_FILE } from '../control-plane/ca/start.js';
+import { loadOrCreateTokenKey, mintToken } from '../control-plane/ca/token.js';
 import type { ConfigResource } from '../config/resource.js';
 import { formatProblem } from '../config/resource.js';
 import { analyzeConfig } from '../control-plane/model/analysis.js';
@@ -21,6 +25,7 @@ import {
   resolveCommand,
   routerArgs,
   sidecarArgs,
+  tokenFile,
 } from './children.js';
 import { egressInbound, egressInstance, writeEgressService } from './egress.js';
 import { ConfigRefusedError, LauncherError } from './errors.js';
@@ -101,7 +106,14 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
   const configArg = displayPath(path.resolve(cwd, opts.dir));
   const { resources, problems } = await loadConfigPaths([configArg]);
   const meshConfigFile = opts.meshConfigFile ? path.resolve(cwd, opts.meshConfigFile) : undefined;
-  if (meshConfigFile) problems.push(...(await loadMeshConfigFile(meshConfigFile)).problems);
+  let baseMesh = DEFAULT_MESH_CONFIG;
+  if (meshConfigFile) {
+    const loaded = await loadMeshConfigFile(meshConfigFile);
+    problems.push(...loaded.problems);
+    baseMesh = applyMeshConfig(baseMesh, loaded.overlay);
+  }
+  // As the control plane's CA reads it at start: the file, then the `istio` ConfigMap.
+  const trustDomain = meshConfigIn(resources, baseMesh).trustDomain;
   if (problems.some((p) => p.severity === 'error')) {
     throw new ConfigRefusedError(problems.map(formatProblem));
   }
@@ -122,6 +134,15 @@ export async function startMesh(opts: MeshOptions): Promise<Mesh> {
       ...(opts.ingressPort !== undefined ? { ingressPort: opts.ingressPort } : {}),
       baseDir: process.cwd(),
     });
+    // Every proxy gets its identity from the control plane's CA and its xDS over TLS (15012).
+    plan = {
+      ...plan,
+      security: {
+        rootCertFile: path.join(caDirIn(stateDir), ROOT_CERT_FILE),
+        tokensDir: path.join(stateDir, 'tokens'),
+        trustDomain,
+      },
+    };
   } catch (err) {
     ports.release();
     lock.release();
@@ -203,6 +224,8 @@ class MeshRun implements Mesh {
   private readonly env: NodeJS.ProcessEnv;
   private readonly skiff: readonly string[];
   private readonly timeoutMs: number;
+  /** Signs each proxy's bootstrap token (`<state>/ca/token-key`, shared with the CA). */
+  private tokenKey: Uint8Array | undefined;
 
   constructor(private readonly init: RunInit) {
     this.plan = init.plan;
@@ -235,6 +258,8 @@ class MeshRun implements Mesh {
       controlPlane: {
         ...pid('control-plane'),
         grpcAddress: this.cpReady?.grpcAddress ?? `${LOOPBACK}:${plan.grpcPort}`,
+        grpcTlsAddress: this.cpReady?.grpcTlsAddress ?? `${LOOPBACK}:${plan.grpcTlsPort}`,
+        ...(plan.security ? { caRootCert: plan.security.rootCertFile } : {}),
         httpAddress: this.cpReady?.httpAddress ?? `${LOOPBACK}:${plan.httpPort}`,
         log: this.logFile('control-plane'),
       },
@@ -285,12 +310,20 @@ class MeshRun implements Mesh {
     rmSync(path.join(stateDir, 'logs'), { recursive: true, force: true });
     mkdirSync(path.join(stateDir, 'run'), { recursive: true });
     rmSync(path.join(stateDir, 'control-plane.json'), { force: true });
+    this.tokenKey = loadOrCreateTokenKey(caDirIn(stateDir));
+    const tokensDir = this.plan.security?.tokensDir;
+    if (tokensDir) {
+      rmSync(tokensDir, { recursive: true, force: true });
+      mkdirSync(tokensDir, { recursive: true, mode: 0o700 });
+    }
     for (const inst of this.plan.instances) this.runners.push(this.instanceRunner(inst));
     this.writeInstances(); // all unready: the control plane starts with no endpoints
     this.writeScrapeTargets();
     await this.startControlPlane();
     const gw = this.plan.gateway.name;
-    this.supervise(this.skiffChild(gw, routerArgs(this.plan, this.readyFile(gw)))).start();
+    this.supervise(
+      this.proxyChild(this.plan.gateway, routerArgs(this.plan, this.readyFile(gw))),
+    ).start();
     this.startEgressGateway();
     for (const runner of this.runners) runner.start();
     await this.waitForGateway();
@@ -347,10 +380,36 @@ class MeshRun implements Mesh {
     };
   }
 
+  /**
+   * A proxy child: before each start, a fresh bootstrap token for its namespace and service
+   * account goes to its token file (0600); tokens are short-lived, so a restart needs a new one.
+   */
+  private proxyChild(
+    p: { name: string; namespace: string; serviceAccount: string },
+    args: readonly string[],
+    processName = p.name,
+  ): ProcessSpec {
+    const spec = this.skiffChild(processName, args);
+    const sec = this.plan.security;
+    const key = this.tokenKey;
+    if (!sec || !key) return spec;
+    const file = tokenFile(sec.tokensDir, p.name);
+    return {
+      ...spec,
+      beforeStart: () => {
+        const token = mintToken(key, { namespace: p.namespace, serviceAccount: p.serviceAccount });
+        const tmp = `${file}.tmp`;
+        rmSync(tmp, { force: true });
+        writeFileSync(tmp, `${token}\n`, { mode: 0o600, flag: 'wx' });
+        renameSync(tmp, file);
+      },
+    };
+  }
+
   private instanceRunner(inst: InstancePlan): InstanceRunner {
     const sidecarName = `${inst.name}.sidecar`;
     const sidecar = this.supervise(
-      this.skiffChild(sidecarName, sidecarArgs(inst, this.plan, this.readyFile(sidecarName))),
+      this.proxyChild(inst, sidecarArgs(inst, this.plan, this.readyFile(sidecarName)), sidecarName),
     );
     const app = this.supervise({
       name: inst.name,
@@ -394,7 +453,7 @@ class MeshRun implements Mesh {
     const args = proxyArgs(egress, 'router', this.plan, this.readyFile(egress.name));
     for (const p of egressInbound(egress, this.init.resources))
       args.push('--inbound', `${p.containerPort}:${p.name}:${p.listenPort}:${p.appPort}`);
-    const proc = this.supervise(this.skiffChild(egress.name, args));
+    const proc = this.supervise(this.proxyChild(egress, args));
     // While it is down it is no endpoint of its Service; back up, it is once it has its config.
     proc.on('exit', () => this.setEgressReady(false));
     proc.on('start', () => {

@@ -53,11 +53,23 @@ export interface GatewayPlan {
 
 export interface MeshPlan {
   readonly grpcPort: number;
+  /** ADS and CA over TLS (Istio's 15012). */
+  readonly grpcTlsPort: number;
   readonly httpPort: number;
   readonly instances: readonly InstancePlan[];
   readonly gateway: GatewayPlan;
   /** Istio's egress gateway, when a Gateway selects `istio: egressgateway`. */
   readonly egress?: GatewayPlan;
+  /** Proxies get certificates from the control plane's CA and xDS over TLS (skiff up sets it). */
+  readonly security?: SecurityPlan;
+}
+
+export interface SecurityPlan {
+  /** The trust bundle the control plane writes (`<state>/ca/istio-ca-root-cert.pem`). */
+  readonly rootCertFile: string;
+  /** Where each proxy's bootstrap token goes: `<tokensDir>/<name>.jwt`, 0600. */
+  readonly tokensDir: string;
+  readonly trustDomain: string;
 }
 
 export interface PlanOptions {
@@ -86,6 +98,7 @@ export async function planMesh(
   }
   const egress = await planEgress(resources, ports);
   const grpcPort = await ports.allocate();
+  const grpcTlsPort = await ports.allocate();
   const httpPort = await ports.allocate();
   const instances: InstancePlan[] = [];
   for (const r of resources) {
@@ -126,6 +139,7 @@ export async function planMesh(
   }
   return {
     grpcPort,
+    grpcTlsPort,
     httpPort,
     instances,
     gateway: {

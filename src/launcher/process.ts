@@ -19,6 +19,8 @@ export interface ProcessSpec {
   readonly logFile: string;
   /** Run under the orphan guard (for commands that do not watch their stdin themselves). */
   readonly guard?: boolean;
+  /** Called right before each spawn (a proxy's fresh bootstrap token); throwing fails it. */
+  readonly beforeStart?: () => void;
 }
 
 export interface SuperviseOptions {
@@ -96,6 +98,11 @@ export class SupervisedProcess extends EventEmitter {
       this.log = this.openLog();
     }
     this.timer = undefined;
+    try {
+      this.spec.beforeStart?.();
+    } catch (err) {
+      this.note(`before start: ${(err as Error).message}`);
+    }
     const argv = this.spec.guard ? guarded(this.spec.command) : [...this.spec.command];
     const [file = '', ...args] = argv;
     // detached: the child calls setsid(), so it leads its own process group and a signal to

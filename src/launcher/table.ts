@@ -58,7 +58,11 @@ export function renderMeshSummary(record: MeshRecord, meshFile: string, cwd: str
     lines.push('Ingress gateway: no Gateway resources select it');
   }
   lines.push(
-    `Control plane: xDS ${record.controlPlane.grpcAddress}, HTTP ${record.controlPlane.httpAddress}`,
+    `Control plane: xDS ${record.controlPlane.grpcAddress}` +
+      (record.controlPlane.grpcTlsAddress
+        ? `, xDS+CA over TLS ${record.controlPlane.grpcTlsAddress}`
+        : '') +
+      `, HTTP ${record.controlPlane.httpAddress}`,
     `Prometheus: curl -s http://${record.controlPlane.httpAddress}/prometheus/config > prometheus.yml`,
     `Logs: ${rel(path.join(record.stateDir, 'logs'))}${path.sep}`,
     `Mesh: ${rel(meshFile)}`,

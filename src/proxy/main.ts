@@ -13,7 +13,9 @@ import { RouteStore } from './routes/route-store.js';
 import { ClusterManager } from './upstream/cluster-manager.js';
 import { closeAccessLogWriters } from './telemetry/access-log/writer.js';
 import { XdsClient } from './xds-client/xds-client.js';
-import { installIdentity, readIdentityDir } from './identity/files.js';
+import { installIdentity, installedIdentity, readIdentityDir } from './identity/files.js';
+import { CONTROL_PLANE_CHANNEL_OPTIONS, IdentityAgent } from './identity/agent.js';
+import { certsReport } from './identity/certs.js';
 import { proxySecrets } from './tls/secret-store.js';
 
 export interface RunningProxy {
@@ -32,6 +34,21 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   const log =
     opts.log ?? ((line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`));
   if (opts.identityDir) installIdentity(proxySecrets, readIdentityDir(opts.identityDir));
+  // The CA's certificate first: the proxy's first config may already need it (mTLS).
+  const agent = opts.ca
+    ? new IdentityAgent({
+        caAddress: opts.ca.address ?? opts.xdsAddress,
+        rootCertFile: opts.ca.rootCertFile,
+        ...(opts.ca.tokenFile ? { tokenFile: opts.ca.tokenFile } : {}),
+        ...(opts.ca.token ? { token: opts.ca.token } : {}),
+        trustDomain: opts.ca.trustDomain,
+        namespace: opts.node.namespace,
+        serviceAccount: opts.node.serviceAccount,
+        store: proxySecrets,
+        log,
+      })
+    : undefined;
+  await agent?.start();
   const clusters = new ClusterManager();
   const routes = new RouteStore();
   const envoyNode = toEnvoyNode(opts.node);
@@ -48,6 +65,12 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   const xds: XdsClient = new XdsClient({
     address: opts.xdsAddress,
     node: toEnvoyNode(opts.node),
+    ...(agent
+      ? {
+          credentials: () => agent.credentials(),
+          channelOptions: CONTROL_PLANE_CHANNEL_OPTIONS,
+        }
+      : {}),
     onResources: (typeUrl, resources, version) => config.onResources(typeUrl, resources, version),
     log,
   });
@@ -62,6 +85,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     xds,
     nodeId: opts.node.id,
     metrics,
+    certs: () => certsReport(installedIdentity(proxySecrets)),
     quit: () => quit(),
   });
   const adminAddress = await admin.listen(opts.adminPort, opts.adminBind);
@@ -81,7 +105,9 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     await writeFile(tmp, JSON.stringify({ pid: process.pid, adminAddress }));
     await rename(tmp, opts.readyFile);
   }
-  log(`proxy ${opts.node.id}: admin on ${adminAddress}, xDS from ${opts.xdsAddress}`);
+  log(
+    `proxy ${opts.node.id}: admin on ${adminAddress}, xDS from ${opts.xdsAddress}${agent ? ' (TLS)' : ''}`,
+  );
   let closed: Promise<void> | undefined;
   return {
     adminAddress,
@@ -90,6 +116,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     close: () => {
       closed ??= (async () => {
         xds.stop();
+        agent?.stop();
         await listeners.close(DRAIN_MS);
         await clusters.close();
         await admin.close();

@@ -23,6 +23,19 @@ export interface ProxyOptions {
    * root-cert.pem), installed as the `default` and `ROOTCA` secrets at start.
    */
   readonly identityDir?: string;
+  /**
+   * Certificates from the control plane's CA (Istio's agent): with this, xDS runs over TLS to
+   * `xdsAddress` (checked against the root) and the identity is fetched before xDS starts.
+   */
+  readonly ca?: {
+    /** The trust bundle (Istio's istio-ca-root-cert). */
+    readonly rootCertFile: string;
+    /** The CA's TLS address; the xDS address by default (Istio's CA_ADDR). */
+    readonly address?: string;
+    readonly tokenFile?: string;
+    readonly token?: string;
+    readonly trustDomain: string;
+  };
   /** Where log lines go; stderr with a timestamp by default. */
   readonly log?: (line: string) => void;
 }

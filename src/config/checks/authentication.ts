@@ -1,5 +1,7 @@
 // PeerAuthentication and RequestAuthentication meaning checks (istiod's
 // ValidatePeerAuthentication, ValidateRequestAuthentication and validateJwtRule).
+import { createPublicKey } from 'node:crypto';
+import type { JsonWebKey } from 'node:crypto';
 import type { PeerAuthenticationSpec, RequestAuthenticationSpec } from '../kinds.js';
 import { checkDuration, checkOneSelectorKind, checkSelectorLabels } from './common.js';
 import type { CheckContext } from './common.js';
@@ -42,6 +44,44 @@ export function checkPeerAuthentication(spec: PeerAuthenticationSpec, ctx: Check
 
 const STRICT_HEADER = /^[-_A-Za-z0-9]+$/;
 
+/**
+ * What is wrong with an inline JWKS, as istiod's jwk.Parse finds it: not JSON, neither a key set
+ * ({"keys": [...]}) nor one key, or a key whose members do not make a key of its `kty`.
+ */
+export function jwksProblem(text: string): string | undefined {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    return `jwks is not valid JSON: ${(err as Error).message}`;
+  }
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc))
+    return 'jwks must be a JSON Web Key Set ({"keys": [...]})';
+  const set = doc as { keys?: unknown; kty?: unknown };
+  const keys = set.keys === undefined && set.kty !== undefined ? [doc] : set.keys;
+  if (!Array.isArray(keys)) return 'jwks must be a JSON Web Key Set ({"keys": [...]})';
+  for (const [i, k] of keys.entries()) {
+    const why = jwkProblem(k);
+    if (why) return `jwks key ${i}: ${why}`;
+  }
+  return undefined;
+}
+
+function jwkProblem(k: unknown): string | undefined {
+  if (k === null || typeof k !== 'object' || Array.isArray(k)) return 'not a JSON object';
+  const jwk = k as Record<string, unknown>;
+  const kty = jwk['kty'];
+  if (kty === 'oct') return typeof jwk['k'] === 'string' ? undefined : 'oct key without "k"';
+  if (kty !== 'RSA' && kty !== 'EC' && kty !== 'OKP')
+    return `unsupported key type (kty) ${JSON.stringify(kty)}`;
+  try {
+    createPublicKey({ key: jwk as JsonWebKey, format: 'jwk' });
+  } catch (err) {
+    return `not a valid ${kty} key: ${(err as Error).message}`;
+  }
+  return undefined;
+}
+
 export function checkRequestAuthentication(
   spec: RequestAuthenticationSpec,
   ctx: CheckContext,
@@ -71,14 +111,8 @@ export function checkRequestAuthentication(
         report.error([...at, field], `jwksUri "${jwksUri}" must be an http:// or https:// URL`);
     }
     if (rule.jwks !== undefined) {
-      let keys: unknown;
-      try {
-        keys = (JSON.parse(rule.jwks) as { keys?: unknown }).keys;
-      } catch (err) {
-        report.error([...at, 'jwks'], `jwks is not valid JSON: ${(err as Error).message}`);
-      }
-      if (keys !== undefined && !Array.isArray(keys))
-        report.error([...at, 'jwks'], 'jwks must be a JSON Web Key Set ({"keys": [...]})');
+      const problem = jwksProblem(rule.jwks);
+      if (problem) report.error([...at, 'jwks'], problem);
     }
     (rule.audiences ?? []).forEach((a, j) => {
       if (a === '') report.error([...at, 'audiences', j], 'audience must not be empty');

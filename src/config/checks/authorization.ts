@@ -103,6 +103,11 @@ function checkRule(report: Reporter, path: FieldPath, rule: Rule, action: string
     }
     const problem = whenKeyProblem(w.key);
     if (problem) report.error([...at, 'key'], problem);
+    else if (w.key.startsWith('experimental.envoy.filters.'))
+      report.warn(
+        [...at, 'key'],
+        "skiff's filters set no such metadata: its values never match, its notValues always do",
+      );
     else if (
       action === 'CUSTOM' &&
       (CUSTOM_UNSUPPORTED_WHEN.includes(w.key) || w.key.startsWith('request.auth.'))
@@ -164,12 +169,49 @@ function checkValues(
     } else if (/ports$/i.test(field)) {
       if (!/^\d+$/.test(v) || Number(v) > 65535)
         report.error(at, `"${v}" is not a port number (0..65535)`);
+    } else if (/^(not)?paths$/i.test(field) && /\{\*\*?\}/.test(v)) {
+      const problem = pathTemplateProblem(v);
+      if (problem) report.error(at, problem);
+    } else if (/^(not)?paths$/i.test(field) && !v.startsWith('/') && !v.startsWith('*')) {
+      // Envoy matches paths against the request's `:path`, which always starts with '/'.
+      report.error(at, `path "${v}" must start with "/" or "*" (it could never match)`);
+    } else if (
+      /^(not)?(paths|hosts|principals|requestPrincipals|namespaces)$/i.test(field) &&
+      /.\*./.test(v)
+    ) {
+      // Istio's matching: `*` alone, as a prefix or as a suffix; elsewhere it is a literal.
+      report.warn(
+        at,
+        `"${v}": "*" only works as a whole value, a prefix or a suffix; here it is a literal character`,
+      );
     } else if (/serviceAccounts$/i.test(field)) {
       if (v.includes('*')) report.error(at, 'wildcards are not allowed in serviceAccounts');
       else if (!/^[^/]+(\/[^/]+)?$/.test(v))
         report.error(at, `"${v}" must be "serviceAccount" or "namespace/serviceAccount"`);
     }
   });
+}
+
+/** RFC 3986 pchar (Istio's validLiteral): what a literal segment of a path template may hold. */
+const LITERAL = /^[a-zA-Z0-9\-._~%!$&'()+,;:@=]+$/;
+
+/**
+ * Istio's CheckValidPathTemplate: segments are `{*}`, `{**}` (nothing after it) or literals;
+ * a `{` or `}` anywhere else is refused.
+ */
+function pathTemplateProblem(path: string): string | undefined {
+  let any = false;
+  for (const glob of path.replace(/^\/+|\/+$/g, '').split('/')) {
+    if (glob === '{*}' || glob === '{**}') {
+      if (any) return `"${path}": {**} must be the last operator of a path template`;
+      any = glob === '{**}';
+    } else if (/[{}]/.test(glob)) {
+      return `"${path}": "{" and "}" only form the templates {*} and {**}, each a whole segment`;
+    } else if (!LITERAL.test(glob)) {
+      return `"${path}": segment "${glob}" is not a valid path template literal`;
+    }
+  }
+  return undefined;
 }
 
 /** The `when` keys Istio documents; map keys need a `[name]`. */

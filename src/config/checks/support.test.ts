@@ -27,14 +27,14 @@ describe('not applied yet', () => {
 
   it('warns once for a kind that is validated but not applied', () => {
     const text = yaml`
-      apiVersion: security.istio.io/v1
-      kind: PeerAuthentication
-      metadata: { name: default, namespace: istio-system }
+      apiVersion: networking.istio.io/v1
+      kind: WorkloadGroup
+      metadata: { name: reviews, namespace: default }
       spec:
-        mtls: { mode: STRICT }
+        template: { serviceAccount: reviews }
     `;
     assert.deepEqual(lines(text), [
-      'test.yaml:1: PeerAuthentication istio-system/default: warning: PeerAuthentication is validated but not applied by skiff yet',
+      'test.yaml:1: WorkloadGroup default/reviews: warning: WorkloadGroup is validated but not applied by skiff yet',
     ]);
   });
 
@@ -111,10 +111,13 @@ describe('not applied yet', () => {
           - port: { number: 9443, name: https-mesh, protocol: HTTPS }
             tls: { mode: ISTIO_MUTUAL }
             hosts: [c.example.com]
+          - port: { number: 10443, name: https-opt, protocol: HTTPS }
+            tls: { mode: OPTIONAL_MUTUAL, credentialName: cert }
+            hosts: [d.example.com]
     `;
-    // SIMPLE (and MUTUAL) with a credentialName are applied; ISTIO_MUTUAL is not yet.
+    // SIMPLE, MUTUAL with a credentialName and ISTIO_MUTUAL are applied; OPTIONAL_MUTUAL is not.
     assert.deepEqual(lines(gw), [
-      'test.yaml:14: Gateway default/gw: spec.servers[2].tls.mode: warning: not applied by skiff yet',
+      'test.yaml:17: Gateway default/gw: spec.servers[3].tls.mode: warning: not applied by skiff yet',
     ]);
   });
 });

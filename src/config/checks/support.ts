@@ -13,19 +13,13 @@ const NOT_APPLIED: Partial<Record<KindName, readonly string[]>> = {
     'tcp.*.match.*.sourceSubnet',
   ],
   DestinationRule: [
-    // TLS origination (SIMPLE, MUTUAL) is applied; mesh mTLS and Secrets for clusters are not yet.
-    'trafficPolicy.tls.mode=ISTIO_MUTUAL',
-    'trafficPolicy.tls.credentialName',
-    'subsets.*.trafficPolicy.tls.mode=ISTIO_MUTUAL',
-    'subsets.*.trafficPolicy.tls.credentialName',
-    'trafficPolicy.portLevelSettings.*.tls.mode=ISTIO_MUTUAL',
+    // tls (DISABLE, SIMPLE, MUTUAL, ISTIO_MUTUAL, credentialName) is applied (cluster-tls.ts).
     'trafficPolicy.tunnel',
     'trafficPolicy.proxyProtocol',
   ],
-  // PASSTHROUGH, SIMPLE and MUTUAL with a credentialName are applied (HTTPS servers); mesh
-  // mTLS modes, certificates from files and certificate pinning are not yet.
+  // PASSTHROUGH, SIMPLE and MUTUAL with a credentialName, and ISTIO_MUTUAL, are applied (HTTPS
+  // servers); OPTIONAL_MUTUAL, certificates from files and certificate pinning are not yet.
   Gateway: [
-    'servers.*.tls.mode=ISTIO_MUTUAL',
     'servers.*.tls.mode=OPTIONAL_MUTUAL',
     'servers.*.tls.serverCertificate',
     'servers.*.tls.privateKey',
@@ -34,6 +28,8 @@ const NOT_APPLIED: Partial<Record<KindName, readonly string[]>> = {
     'servers.*.tls.verifyCertificateHash',
   ],
   ServiceEntry: ['subjectAltNames'],
+  // jwtRules are applied (generate/jwt-authn.ts); Gateway API attachment binds to no skiff proxy.
+  RequestAuthentication: ['targetRef', 'targetRefs'],
   // metrics, tracing and accessLogging are applied (generate/telemetry-metrics.ts, tracing.ts,
   // access-log.ts); Gateway API attachment binds to no skiff proxy.
   Telemetry: ['targetRef', 'targetRefs'],
@@ -49,12 +45,7 @@ const NOT_APPLIED: Partial<Record<KindName, readonly string[]>> = {
 };
 
 /** Kinds that are validated but not yet applied at all. */
-const KIND_NOT_APPLIED: ReadonlySet<KindName> = new Set<KindName>([
-  'WorkloadGroup',
-  'PeerAuthentication',
-  'RequestAuthentication',
-  'AuthorizationPolicy',
-]);
+const KIND_NOT_APPLIED: ReadonlySet<KindName> = new Set<KindName>(['WorkloadGroup']);
 
 function visit(
   value: unknown,

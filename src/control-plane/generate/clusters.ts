@@ -14,10 +14,12 @@ import {
   applyConnectionPool,
   applyLoadBalancer,
   applyOutlierDetection,
+  isPassthrough,
   mergeHttpProtocolOptions,
 } from './cluster-traffic-policy.js';
 import { toProtoDuration } from './durations.js';
 import { applyUpstreamTls } from './cluster-tls.js';
+import { meshTlsContextFor } from './mtls.js';
 import { endpointsFor, localityInput } from './endpoints.js';
 import { inboundProtocol } from './inbound-protocol.js';
 import { inboundClusterMetadata } from './telemetry-metrics.js';
@@ -97,7 +99,11 @@ function outboundCluster(
   applyConnectionPool(cluster, policy, model.meshConfig.connectTimeout);
   applyOutlierDetection(cluster, policy);
   applyLoadBalancer(cluster, policy);
-  applyUpstreamTls(cluster, policy);
+  applyUpstreamTls(
+    cluster,
+    policy,
+    meshTlsContextFor(model, svc, port.port, subset, isPassthrough(policy)),
+  );
   const locality = (policy?.loadBalancer as { localityLbSetting?: LocalityLbSetting } | undefined)
     ?.localityLbSetting;
   if (localityWeighted(locality, policy?.outlierDetection !== undefined))

@@ -12,10 +12,11 @@ import { mergedPolicy } from './cluster-policy.js';
 import type { TrafficPolicy } from './cluster-traffic-policy.js';
 import { isPassthrough } from './cluster-traffic-policy.js';
 import { clusterName } from './names.js';
+import { endpointTlsMode } from './mtls.js';
 
 type EnvoyObject = Record<string, unknown>;
 
-function lbEndpoint(ep: MeshEndpoint): EnvoyObject {
+function lbEndpoint(ep: MeshEndpoint, tlsMode: 'istio' | 'disabled'): EnvoyObject {
   return {
     endpoint: { address: { socket_address: { address: ep.address, port_value: ep.port } } },
     health_status: 'HEALTHY',
@@ -25,7 +26,7 @@ function lbEndpoint(ep: MeshEndpoint): EnvoyObject {
         istio: {
           workload: `${ep.workloadName};${ep.namespace};${ep.labels['app'] ?? ''};${ep.labels['version'] ?? ''};`,
         },
-        'envoy.transport_socket_match': { tlsMode: ep.tlsMode },
+        'envoy.transport_socket_match': { tlsMode },
       },
     },
   };
@@ -48,7 +49,11 @@ export function endpointsFor(model: MeshModel, spec: AssignmentSpec): EnvoyObjec
   for (const ep of model.endpointsOf(spec.svc.hostname, spec.port)) {
     if (spec.selector && !labelsMatch(spec.selector, ep.labels)) continue;
     const list = byLocality.get(ep.locality) ?? [];
-    list.push({ lbEndpoint: lbEndpoint(ep), labels: ep.labels, weight: ep.weight });
+    list.push({
+      lbEndpoint: lbEndpoint(ep, endpointTlsMode(model, ep)),
+      labels: ep.labels,
+      weight: ep.weight,
+    });
     byLocality.set(ep.locality, list);
   }
   const groups: LocalityGroup[] = [...byLocality]

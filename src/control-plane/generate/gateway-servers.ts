@@ -57,9 +57,11 @@ export function isHttpServer(s: GatewayServerPort): boolean {
   );
 }
 
-/** TLS modes the router terminates (ISTIO_MUTUAL and OPTIONAL_MUTUAL come with mesh mTLS). */
+/** TLS modes the router terminates (ISTIO_MUTUAL: with its workload identity, gateway-tls.ts). */
 export function terminatesTls(server: GatewayServer): boolean {
-  return server.tlsMode === 'SIMPLE' || server.tlsMode === 'MUTUAL';
+  return (
+    server.tlsMode === 'SIMPLE' || server.tlsMode === 'MUTUAL' || server.tlsMode === 'ISTIO_MUTUAL'
+  );
 }
 
 /** HTTPS servers: TLS terminated by the router, then HTTP/1.1 or HTTP/2 by ALPN. */

@@ -14,6 +14,7 @@ import { terminatesTls } from './gateway-servers.js';
 import { tlsInspector } from './gateway-l4.js';
 import { listenerName, virtualHostName } from './names.js';
 import { gatewayRoute } from './routes.js';
+import { gatewayIstioMutualContext } from './mtls-gateway.js';
 
 type EnvoyObject = Record<string, unknown>;
 
@@ -54,12 +55,12 @@ function credentialSecret(
 }
 
 /** Istio's key names for kubernetes.io/tls Secrets, and its generic ones. */
-function certOf(d: Record<string, Buffer>): { cert: Buffer; key: Buffer } | undefined {
+export function certOf(d: Record<string, Buffer>): { cert: Buffer; key: Buffer } | undefined {
   const cert = d['tls.crt'] ?? d['cert'];
   const key = d['tls.key'] ?? d['key'];
   return cert && key ? { cert, key } : undefined;
 }
-function caOf(d: Record<string, Buffer> | undefined): Buffer | undefined {
+export function caOf(d: Record<string, Buffer> | undefined): Buffer | undefined {
   return d?.['ca.crt'] ?? d?.['cacert'];
 }
 
@@ -73,6 +74,8 @@ export function credentialProblem(
   server: GatewayServer,
 ): string | undefined {
   const tls = server.tls ?? {};
+  // ISTIO_MUTUAL serves the gateway's own workload certificate: no Secret involved.
+  if (tls.mode === 'ISTIO_MUTUAL') return undefined;
   const name = tls.credentialName;
   if (!name) return 'tls.credentialName is required (files are not mounted in local mode)';
   const data = credentialSecret(model, node, server, name);
@@ -93,6 +96,7 @@ function sdsConfig(name: string): EnvoyObject {
 
 /** Istio's buildGatewayListenerTLSContext for SIMPLE and MUTUAL with a credentialName. */
 export function downstreamTlsContext(tls: ServerTlsSettings): EnvoyObject {
+  if (tls.mode === 'ISTIO_MUTUAL') return gatewayIstioMutualContext(tls);
   const name = `${SDS_PREFIX}${tls.credentialName ?? ''}`;
   const common: EnvoyObject = {
     alpn_protocols: GATEWAY_ALPN,
@@ -197,6 +201,7 @@ export function gatewaySecrets(
     if (s.protocol !== 'HTTPS') continue;
     for (const server of s.servers) {
       if (!terminatesTls(server) || credentialProblem(model, node, server)) continue;
+      if (server.tlsMode === 'ISTIO_MUTUAL') continue;
       const credential = server.tls?.credentialName ?? '';
       const data = credentialSecret(model, node, server, credential) ?? {};
       const pair = certOf(data);

@@ -12,6 +12,7 @@ import { buildEndpoints } from './endpoints.js';
 import { gatewayServerPorts, isHttpServer, isHttpsServer } from './gateway-servers.js';
 import { gatewayHttpsRoutes, gatewaySecrets, withHttpsRedirect } from './gateway-tls.js';
 import { buildGatewayListeners, buildSidecarListeners } from './listeners.js';
+import { clusterSecrets } from './mtls-secrets.js';
 import { gatewayRoute, sidecarHttpProxyRoute } from './routes.js';
 import { routerPortMap, withSidecarIngress } from './proxy-ports.js';
 import { outboundTunnelCluster, withTunnelRoutes } from './sidecar-tunnel.js';
@@ -52,8 +53,12 @@ export function generateResources(
     for (const s of servers.filter(isHttpsServer))
       routes.push(...gatewayHttpsRoutes(node, s, view));
     secrets = gatewaySecrets(node, servers, view);
+    const served = new Set(secrets.map((x) => x.name));
+    secrets.push(...clusterSecrets(node, clusters, view).filter((x) => !served.has(x.name)));
   } else {
     listeners = buildSidecarListeners(node, view);
+    // DestinationRule credentialName: the Secrets its clusters name (mtls-secrets.ts).
+    secrets = clusterSecrets(node, clusters, view);
     routes = node.outboundPort !== undefined ? [sidecarHttpProxyRoute(node, view)] : [];
     // Local mode's CONNECT tunnels (T3): their routes, and the internal listener's cluster.
     if (node.outboundPort !== undefined) {

@@ -46,8 +46,12 @@ test('a sidecar: virtualOutbound (HTTP proxy over RDS http_proxy) and 127.0.0.1_
   assert.equal(hcm?.statPrefix, 'outbound_127.0.0.1_15001');
   assert.equal(in9080.port, 31000);
   assert.equal(in9080.direction, 'INBOUND');
-  assert.equal(in9080.filterChains[0]?.name, 'inbound|9080||');
-  const inboundRoutes = in9080.filterChains[0]?.hcm?.routes;
+  // PERMISSIVE by default: an mTLS chain and the plaintext one (inbound-tls.ts).
+  assert.deepEqual(
+    in9080.filterChains.map((c) => c.name),
+    ['inbound|9080||-mtls', 'inbound|9080||'],
+  );
+  const inboundRoutes = in9080.filterChains[1]?.hcm?.routes;
   assert.equal(inboundRoutes?.kind, 'inline');
   assert.equal(inboundRoutes?.kind === 'inline' ? inboundRoutes.table.name : '', 'inbound|9080||');
   // Without an outbound port (no HTTP_PROXY), only the inbound listeners.

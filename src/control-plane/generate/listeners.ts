@@ -14,6 +14,15 @@ import { grpcWebHttpFilter } from './grpc-web.js';
 import { gatewayHttpsListener } from './gateway-tls.js';
 import { inboundProtocol } from './inbound-protocol.js';
 import {
+  inboundChains,
+  inboundListenerFields,
+  inboundMtlsMode,
+  withInboundXfcc,
+} from './inbound-tls.js';
+import { withJwtAuthn } from './jwt-authn.js';
+import { withAuthorization } from './rbac.js';
+import { withPathNormalization } from './path-normalization.js';
+import {
   HTTP_PROXY_ROUTE,
   VIRTUAL_OUTBOUND,
   clusterName,
@@ -86,7 +95,8 @@ export function httpConnectionManager(o: HcmOptions): EnvoyObject {
     ],
     use_remote_address: o.useRemoteAddress,
     generate_request_id: true,
-    // Istio's defaults: normalise paths (RFC 3986), leave escaped slashes alone.
+    // Istio's defaults (pathNormalization BASE): normalise paths (RFC 3986), leave escaped
+    // slashes alone; withPathNormalization applies the mesh's choice.
     normalize_path: true,
     path_with_escaped_slashes_action: 'KEEP_UNCHANGED',
     server_name: 'istio-envoy',
@@ -178,41 +188,41 @@ export function buildSidecarListeners(node: ProxyNode, model?: MeshModel): Named
     const cluster = clusterName('inbound', p.containerPort, '', '');
     const protocol = model ? inboundProtocol(node, p, model) : undefined;
     const http = !protocol || isHttpProtocol(protocol);
+    // PeerAuthentication decides the chains: mTLS, plaintext or both (inbound-tls.ts).
+    const chains = inboundChains(
+      inboundMtlsMode(node, p, model),
+      http,
+      cluster,
+      withInboundXfcc([
+        http
+          ? httpConnectionManager({
+              statPrefix: `inbound_${node.ip}_${p.containerPort}`,
+              routes: {
+                inline: withInboundDecorators(inboundRouteConfig(p.containerPort), node, model, p),
+              },
+              useRemoteAddress: false,
+              forwardProxy: false,
+              upgrades: ['websocket'],
+              ...(protocol === 'GRPC-Web' ? { grpcWeb: 'on' } : {}),
+              ...tracingOf(node, model, 'SERVER'),
+            })
+          : inboundTcpProxy(cluster),
+      ]),
+    );
     out.push({
       name,
       resource: {
         name,
         address: socketAddress(node.ip, p.listenPort),
         traffic_direction: 'INBOUND',
-        filter_chains: [
-          {
-            name: cluster,
-            filters: [
-              http
-                ? httpConnectionManager({
-                    statPrefix: `inbound_${node.ip}_${p.containerPort}`,
-                    routes: {
-                      inline: withInboundDecorators(
-                        inboundRouteConfig(p.containerPort),
-                        node,
-                        model,
-                        p,
-                      ),
-                    },
-                    useRemoteAddress: false,
-                    forwardProxy: false,
-                    upgrades: ['websocket'],
-                    ...(protocol === 'GRPC-Web' ? { grpcWeb: 'on' } : {}),
-                    ...tracingOf(node, model, 'SERVER'),
-                  })
-                : inboundTcpProxy(cluster),
-            ],
-          },
-        ],
+        ...inboundListenerFields(chains),
       },
     });
   }
-  return out;
+  return withPathNormalization(
+    withAuthorization(withJwtAuthn(out, node, model), node, model),
+    model,
+  );
 }
 
 function gatewayHttpListener(
@@ -272,5 +282,8 @@ export function buildGatewayListeners(
       if (l) out.push(l);
     }
   }
-  return out;
+  return withPathNormalization(
+    withAuthorization(withJwtAuthn(out, node, model), node, model),
+    model,
+  );
 }

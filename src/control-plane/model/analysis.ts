@@ -7,6 +7,7 @@ import { resourceKey } from '../../config/resource.js';
 import { DEFAULT_MESH_CONFIG, meshConfigIn } from './mesh-config.js';
 import type { MeshConfig } from './mesh-config.js';
 import { labelsMatch } from './service.js';
+import { customProviderFindings } from './authorization.js';
 import type { BoundVirtualService } from './virtual-services.js';
 import { MESH_GATEWAY, bindVirtualService, virtualServicesSeenBy } from './virtual-services.js';
 
@@ -140,5 +141,12 @@ export function analyzeConfig(
   meshConfig: MeshConfig = DEFAULT_MESH_CONFIG,
 ): Finding[] {
   const mesh = meshConfigIn(resources, meshConfig);
-  return [...virtualServiceConflicts(resources, mesh), ...sidecarConflicts(resources)];
+  return [
+    ...virtualServiceConflicts(resources, mesh),
+    ...sidecarConflicts(resources),
+    ...customProviderFindings(resources, mesh.extensionProviders).map((f) => ({
+      problem: warning(f.resource, f.field, f.message),
+      resources: [resourceKey(f.resource)],
+    })),
+  ];
 }

@@ -5,6 +5,7 @@ import type { ConfigResource } from '../../config/resource.js';
 import type {
   DestinationRuleSpec,
   GatewaySpec,
+  PeerAuthenticationSpec,
   ServiceEntrySpec,
   ServiceSpec,
   SecretSpec,
@@ -22,7 +23,12 @@ import { DestinationRuleIndex } from './destination-rules.js';
 import type { MeshConfig } from './mesh-config.js';
 import { meshConfigIn } from './mesh-config.js';
 import type { MeshEndpoint, MeshService } from './service.js';
+import { PeerAuthenticationIndex } from './peer-authentication.js';
 import { labelsMatch } from './service.js';
+import type { RequestAuthenticationResource } from './request-authentication.js';
+import { requestAuthenticationsFor } from './request-authentication.js';
+import type { AuthorizationPolicyResource, ProxyAuthorization } from './authorization.js';
+import { authorizationFor } from './authorization.js';
 import type { SidecarScope } from './sidecar-scope.js';
 import type { TelemetryChain, TelemetryProxy } from './telemetry.js';
 import { telemetryChain } from './telemetry.js';
@@ -40,6 +46,8 @@ export interface ModelInput {
   readonly instances: readonly WorkloadInstance[];
   /** The base mesh config (Istio's defaults, or --mesh-config's); the `istio` ConfigMap overlays it. */
   readonly meshConfig: MeshConfig;
+  /** JWKS the control plane fetched for jwtRules (jwksUri or OpenID discovery), by jwksSourceKey. */
+  readonly jwks?: ReadonlyMap<string, string>;
 }
 
 /** The proxy a view is for. */
@@ -59,6 +67,11 @@ interface Indexes {
   readonly telemetries: readonly ConfigResource<TelemetrySpec>[];
   /** Kubernetes Secrets by `namespace/name` (Gateway credentialName). */
   readonly secrets: ReadonlyMap<string, ConfigResource<SecretSpec>>;
+  /** PeerAuthentication by level (mTLS modes of workloads and namespaces). */
+  readonly peerAuthentication: PeerAuthenticationIndex;
+  readonly requestAuthentications: readonly RequestAuthenticationResource[];
+  readonly authorizationPolicies: readonly AuthorizationPolicyResource[];
+  readonly jwks: ReadonlyMap<string, string>;
   /** Sidecar scopes by `namespace|sidecar`, computed on first use (Istio computes them per push). */
   readonly scopes: Map<string, SidecarScope>;
 }
@@ -164,6 +177,13 @@ export class MeshModel {
           r,
         ]),
       ),
+      peerAuthentication: new PeerAuthenticationIndex(
+        ofKind<PeerAuthenticationSpec>(resources, 'PeerAuthentication'),
+        meshConfig.rootNamespace,
+      ),
+      requestAuthentications: ofKind(resources, 'RequestAuthentication'),
+      authorizationPolicies: ofKind(resources, 'AuthorizationPolicy'),
+      jwks: input.jwks ?? new Map(),
       scopes: new Map(),
     };
     return new MeshModel(meshConfig, ix, undefined);
@@ -205,6 +225,30 @@ export class MeshModel {
   /** The proxy this view is for (routes with sourceLabels / sourceNamespace apply per proxy). */
   get proxy(): ProxyIdentity | undefined {
     return this.view?.proxy;
+  }
+
+  /** PeerAuthentication in force, by workload and namespace (peer-authentication.ts). */
+  get peerAuthentication(): PeerAuthenticationIndex {
+    return this.ix.peerAuthentication;
+  }
+
+  /** The RequestAuthentications that apply to a proxy (request-authentication.ts). */
+  requestAuthenticationsFor(proxy: TelemetryProxy): RequestAuthenticationResource[] {
+    return requestAuthenticationsFor(
+      this.ix.requestAuthentications,
+      proxy,
+      this.meshConfig.rootNamespace,
+    );
+  }
+
+  /** The AuthorizationPolicies that apply to a proxy, by action (authorization.ts). */
+  authorizationFor(proxy: TelemetryProxy): ProxyAuthorization {
+    return authorizationFor(this.ix.authorizationPolicies, proxy, this.meshConfig.rootNamespace);
+  }
+
+  /** A JWKS the control plane fetched (by jwksSourceKey), if the fetch succeeded. */
+  fetchedJwks(key: string): string | undefined {
+    return this.ix.jwks.get(key);
   }
 
   /** A Kubernetes Secret (Gateway credentialName), if the config has it. */

@@ -28,6 +28,19 @@ function tlsModeOf(spec: WorkloadEntrySpec): 'istio' | 'disabled' {
   return spec.serviceAccount ? 'istio' : 'disabled';
 }
 
+/**
+ * A launched instance's tlsMode, as Istio's sidecar injection template labels pods: its own
+ * `security.istio.io/tlsMode` label, else `istio`. A gateway (router) has no sidecar and no such
+ * label (Istio's gateway template sets none): in local mode it serves its ports itself, its
+ * listen port being its app port.
+ */
+function instanceTlsMode(instance: WorkloadInstance, listenPort: number): 'istio' | 'disabled' {
+  const label = instance.labels[TLS_MODE_LABEL];
+  if (label !== undefined) return label === 'istio' ? 'istio' : 'disabled';
+  const port = instance.ports.find((p) => p.listenPort === listenPort);
+  return port && port.appPort === port.listenPort ? 'disabled' : 'istio';
+}
+
 /** A launched instance: its sidecar's inbound listener is the endpoint. */
 export function instanceEndpoint(
   instance: WorkloadInstance,
@@ -47,7 +60,7 @@ export function instanceEndpoint(
     instanceName: instance.name,
     locality: localityOf(instance.labels),
     weight: 1,
-    tlsMode: 'istio',
+    tlsMode: instanceTlsMode(instance, listenPort),
   };
 }
 

@@ -20,6 +20,8 @@ export interface AdminDeps {
   readonly nodeId: string;
   /** Istio's standard metrics; without them /stats/prometheus has Envoy's stats only. */
   readonly metrics?: ProxyMetrics;
+  /** GET /certs: the certificates in use (Envoy's admin.v3.Certificates JSON). */
+  readonly certs?: () => unknown;
   /** POST /quitquitquit: asks the proxy to exit. */
   quit(): void;
 }
@@ -93,6 +95,12 @@ export class AdminServer {
         return send(
           200,
           JSON.stringify({ node: this.deps.nodeId, xds: this.deps.xds.status() }, null, 2),
+          'application/json',
+        );
+      case '/certs':
+        return send(
+          200,
+          JSON.stringify(this.deps.certs?.() ?? { certificates: [] }, null, 2),
           'application/json',
         );
       case '/quitquitquit':

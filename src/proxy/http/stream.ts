@@ -53,6 +53,8 @@ export class HttpStream {
   replacedHeaders: ReadonlySet<string> | undefined;
   /** Set by jwt_authn when a token verified; read by rbac (request.auth.*). */
   requestAuth: RequestAuth | undefined;
+  /** Istio telemetry's per-request state (hcm-telemetry.ts): a field, cheaper than a WeakMap. */
+  telemetryState: object | undefined;
 
   constructor(
     readonly req: IncomingMessage,

@@ -28,6 +28,14 @@ export function installIdentity(store: SecretStore, pem: IdentityPem): void {
   );
   store.setAgentSecret({ kind: 'certificate', name: WORKLOAD_CERT, cert });
   store.setAgentSecret({ kind: 'validation', name: ROOT_CA, validation });
+  installed.set(store, pem);
+}
+
+const installed = new WeakMap<SecretStore, IdentityPem>();
+
+/** The identity last installed in `store` (what admin /certs shows). */
+export function installedIdentity(store: SecretStore): IdentityPem | undefined {
+  return installed.get(store);
 }
 
 /** Reads Istio's file-mounted layout from `dir`. */

@@ -7,6 +7,8 @@ import type { HcmConfig } from '../filters/network/http_connection_manager/confi
 import { compileHcm } from '../filters/network/http_connection_manager/config.js';
 import type { TcpProxyConfig } from '../filters/network/tcp_proxy/config.js';
 import { compileTcpProxy } from '../filters/network/tcp_proxy/config.js';
+import type { NetworkRbacConfig } from '../filters/network/rbac/config.js';
+import { NETWORK_RBAC_TYPE, compileNetworkRbac } from '../filters/network/rbac/config.js';
 import { compileTlsInspector } from '../filters/listener/tls_inspector/config.js';
 import { durationMs } from '../routes/duration.js';
 import type { DownstreamTlsConfig } from '../tls/downstream.js';
@@ -38,6 +40,8 @@ export interface FilterChainConfig {
   readonly tls: DownstreamTlsConfig | undefined;
   /** Istio's `istio.stats` network filter before a tcp_proxy (TypedStruct stats.PluginConfig). */
   readonly istioStats?: StatsPluginConfig;
+  /** envoy.filters.network.rbac filters before the terminal one, in order (authorization). */
+  readonly rbac?: readonly NetworkRbacConfig[];
 }
 
 export interface ListenerConfig {
@@ -92,9 +96,14 @@ function compileFilterChain(fc: Obj): FilterChainConfig {
   const all = (fc['filters'] as Obj[] | undefined) ?? [];
   // Istio's istio.stats network filter may precede the terminal one (tcp_proxy chains).
   let istioStats: StatsPluginConfig | undefined;
+  const rbac: NetworkRbacConfig[] = [];
   const filters = all.filter((f, i) => {
     const typed = (f['typed_config'] as Obj | undefined) ?? {};
     const type = messageNameOf(String(typed['@type'] ?? ''));
+    if (type === NETWORK_RBAC_TYPE && i < all.length - 1) {
+      rbac.push(inField(`filters[${i}].typed_config`, () => compileNetworkRbac(typed)));
+      return false;
+    }
     if (i === all.length - 1 || (type !== TYPED_STRUCT && type !== UDPA_TYPED_STRUCT)) return true;
     istioStats = inField(`filters[${i}].typed_config`, () => compileNetworkStatsFilter(typed));
     return false;
@@ -116,6 +125,7 @@ function compileFilterChain(fc: Obj): FilterChainConfig {
     hcm: filter.kind === 'http_connection_manager' ? filter.config : undefined,
     tls,
     ...(istioStats ? { istioStats } : {}),
+    ...(rbac.length ? { rbac } : {}),
   };
 }
 

@@ -11,6 +11,8 @@ import { HttpCodec } from '../filters/network/http_connection_manager/codec.js';
 import { HttpConnectionManager } from '../filters/network/http_connection_manager/filter.js';
 import type { HcmDeps } from '../filters/network/http_connection_manager/filter.js';
 import { TcpProxyFilter } from '../filters/network/tcp_proxy/filter.js';
+import { NetworkRbacFilter } from '../filters/network/rbac/filter.js';
+import { setAuthzClusters } from '../authz/clusters.js';
 import type { TcpSession } from '../filters/network/tcp_proxy/session.js';
 import type { ConnectionInfo, InternalHandoff, NetworkFilter } from './connection.js';
 import { peek, setConnectionInfo } from './connection.js';
@@ -78,7 +80,13 @@ class ActiveListener {
       previous.set(c.config.name, c);
     const reused = new Set<NetworkFilter>();
     const secrets = this.deps.secrets ?? proxySecrets;
+    // Network RBAC (authorization) guards the chain's terminal filter.
     const build = (fc: FilterChainConfig): RuntimeChain => {
+      const chain = buildChain(fc);
+      if (!fc.rbac?.length) return chain;
+      return { ...chain, filter: new NetworkRbacFilter(fc.rbac, chain.filter) };
+    };
+    const buildChain = (fc: FilterChainConfig): RuntimeChain => {
       const tls = fc.tls ? new DownstreamTls(fc.tls, secrets) : undefined;
       const old = previous.get(fc.name);
       if (fc.filter.kind === 'http_connection_manager') {
@@ -274,7 +282,9 @@ export class ListenerManager {
     return true;
   };
 
-  constructor(private readonly deps: ListenerDeps) {}
+  constructor(private readonly deps: ListenerDeps) {
+    setAuthzClusters(deps.clusters);
+  }
 
   /**
    * Applies a full LDS state of the world. Resolves with the errors of listeners that could not

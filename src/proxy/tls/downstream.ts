@@ -15,8 +15,12 @@ import {
   transportSocketContext,
 } from './context.js';
 import type { SecretStore } from './secret-store.js';
+import { isAgentSecretName } from './secret-store.js';
 import type { ValidationMaterial } from './secret.js';
 import { sanAccepted } from './secret.js';
+import { markPeerVerified } from './peer-identity.js';
+import { connectionInfo, peek } from '../listeners/connection.js';
+import { parseClientHello } from '../filters/listener/tls_inspector/client-hello.js';
 
 type Obj = Record<string, unknown>;
 
@@ -60,6 +64,22 @@ export function compileDownstreamTransportSocket(
   });
 }
 
+/**
+ * The ALPN list the server answers with. BoringSSL (Envoy) selects nothing and goes on when the
+ * client's list and its own share no protocol (Istio's clients offer `istio` to servers that
+ * list h2, http/1.1); Node's OpenSSL server would end the handshake with a fatal
+ * no_application_protocol alert, so a server whose list the client's (read by tls_inspector)
+ * does not meet answers without ALPN.
+ */
+export function serverAlpn(
+  own: readonly string[],
+  offered: readonly string[] | undefined,
+): string[] {
+  if (own.length === 0) return [];
+  if (offered && offered.length > 0 && !offered.some((p) => own.includes(p))) return [];
+  return [...own];
+}
+
 export class TlsHandshakeError extends Error {
   readonly code = 'ERR_TLS_HANDSHAKE';
 }
@@ -92,21 +112,54 @@ export class DownstreamTls {
     return this.cached;
   }
 
-  /** SDS secrets this chain needs, all present? */
+  /**
+   * SDS secrets this chain needs, all present? The workload identity (`default`, `ROOTCA`) is
+   * not awaited: the in-process agent installs it before ADS starts, and a proxy that has none
+   * fails those handshakes (STRICT refuses everyone) instead of never serving its plaintext chains.
+   */
   ready(): boolean {
-    try {
-      resolveTls(this.config.common, this.store);
-      return true;
-    } catch {
-      return false;
-    }
+    const c = this.config.common;
+    const pending = [...c.certificates.flatMap((x) => ('sds' in x ? [x.sds] : [])), c.validationSds]
+      .filter((n): n is string => n !== undefined && !isAgentSecretName(n))
+      .some((n) => this.store.get(n) === undefined);
+    return !pending;
   }
 
   /**
    * Runs the server handshake on `socket` (whose peeked bytes were put back). Resolves with the
    * decrypted socket; rejects (the caller closes the connection) on any failure.
    */
-  terminate(socket: Socket): Promise<TLSSocket> {
+  async terminate(socket: Socket): Promise<TLSSocket> {
+    const offered = await this.offeredAlpn(socket);
+    return this.handshake(socket, offered);
+  }
+
+  /**
+   * The client's ALPN list: from the tls_inspector when it ran, else read from the ClientHello
+   * here (only when this chain answers with ALPN: see serverAlpn). undefined: unknown.
+   */
+  private async offeredAlpn(socket: Socket): Promise<readonly string[] | undefined> {
+    if (this.config.common.alpnProtocols.length === 0) return undefined;
+    const info = connectionInfo(socket);
+    if (info?.transportProtocol === 'tls') return info.applicationProtocols;
+    let offered: readonly string[] | undefined;
+    try {
+      await peek(
+        socket,
+        (data) => {
+          const r = parseClientHello(data);
+          if (r.done) offered = r.info.applicationProtocols;
+          return r.done;
+        },
+        this.config.handshakeTimeoutMs,
+      );
+    } catch {
+      return undefined; // the handshake below fails the same way (closed, or too slow)
+    }
+    return offered;
+  }
+
+  private handshake(socket: Socket, offered: readonly string[] | undefined): Promise<TLSSocket> {
     return new Promise((resolve, reject) => {
       let secureContext: SecureContext;
       let validation: ValidationMaterial | undefined;
@@ -118,10 +171,11 @@ export class DownstreamTls {
         return;
       }
       const c = this.config;
+      const alpn = serverAlpn(c.common.alpnProtocols, offered);
       const tlsSocket = new tls.TLSSocket(socket, {
         isServer: true,
         secureContext,
-        ...(c.common.alpnProtocols.length ? { ALPNProtocols: [...c.common.alpnProtocols] } : {}),
+        ...(alpn.length ? { ALPNProtocols: alpn } : {}),
         requestCert: validation !== undefined,
         rejectUnauthorized: c.requireClientCertificate,
       });
@@ -162,6 +216,9 @@ export class DownstreamTls {
           fail(new TlsHandshakeError('client certificate: no subject alt name matches'));
           return;
         }
+        // A chain checked against a trusted CA is an identity authorization may rely on.
+        if (presented && !verifyError && validation?.trustedCa !== undefined)
+          markPeerVerified(tlsSocket);
         resolve(tlsSocket);
       });
     });

@@ -5,6 +5,7 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ConfigError, inField } from '../config-error.js';
+import { parseSubjectAltNames } from './san.js';
 
 type Obj = Record<string, unknown>;
 
@@ -167,15 +168,7 @@ export function sanAccepted(
   subjectAltName: string | undefined,
 ): boolean {
   if (matchers.length === 0) return true;
-  const sans = (subjectAltName ?? '')
-    .split(/,\s*/)
-    .filter(Boolean)
-    .map((s) => {
-      const colon = s.indexOf(':');
-      const raw = s.slice(0, colon);
-      const type = raw === 'IP Address' ? 'IP' : raw === 'email' ? 'EMAIL' : raw;
-      return { type, value: s.slice(colon + 1) };
-    });
+  const sans = parseSubjectAltNames(subjectAltName);
   return matchers.some((m) =>
     sans.some((s) => (m.type === '' || m.type === s.type) && m.matches(s.value)),
   );

@@ -56,6 +56,8 @@ export interface TlsConnectOptions {
   readonly alpn: readonly string[];
   /** The cluster's tcp_keepalive, on the TCP socket under TLS. */
   readonly keepalive?: TcpKeepalive | undefined;
+  /** tcp_proxy passes half-closes on: a FIN from the upstream must not end our writing side. */
+  readonly allowHalfOpen?: boolean;
 }
 
 /** A TLS error as Envoy's transport failure reason reads. */
@@ -79,7 +81,8 @@ export function connectTls(
     }
     const validation = material.validation;
     const cert = material.certificates[0];
-    const tcp = net.connect({ host: o.host, port: o.port, noDelay: true });
+    const half = o.allowHalfOpen === true;
+    const tcp = net.connect({ host: o.host, port: o.port, noDelay: true, allowHalfOpen: half });
     applyKeepalive(tcp, o.keepalive);
     let connected = false;
     let settled = false;
@@ -96,6 +99,7 @@ export function connectTls(
     };
     const socket = tls.connect({
       socket: tcp,
+      ...(half ? { allowHalfOpen: true } : {}),
       ...(cfg.sni ? { servername: cfg.sni } : {}),
       ...(o.alpn.length ? { ALPNProtocols: [...o.alpn] } : {}),
       ...(validation?.trustedCa ? { ca: validation.trustedCa } : {}),
@@ -166,4 +170,33 @@ export function undiciTlsConnector(
 /** ALPN for an HTTP/2 session: the cluster's list, h2 when it names none. */
 export function h2Alpn(cfg: UpstreamTlsConfig): string[] {
   return cfg.common.alpnProtocols.length ? [...cfg.common.alpnProtocols] : ['h2'];
+}
+
+/**
+ * A tcp_proxy connection to `host` over its transport socket: TLS with the cluster's ALPN (Istio's
+ * `istio-peer-exchange`, `istio` for mesh TCP) when the host has one, else undefined (the caller
+ * opens plain TCP).
+ */
+export function connectHostTls(
+  host: {
+    readonly address: string;
+    readonly port: number;
+    readonly tls: UpstreamTlsConfig | undefined;
+  },
+  store: SecretStore,
+  timeoutMs: number,
+  keepalive: TcpKeepalive | undefined,
+): Promise<TLSSocket> | undefined {
+  if (!host.tls) return undefined;
+  return connectTls(host.tls, store, {
+    host: host.address,
+    port: host.port,
+    timeoutMs,
+    alpn: host.tls.common.alpnProtocols,
+    keepalive,
+    allowHalfOpen: true,
+  }).then((s) => {
+    s.on('error', () => undefined);
+    return s;
+  });
 }

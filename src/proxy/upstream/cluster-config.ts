@@ -12,6 +12,10 @@ import type { OutlierConfig } from './outlier/config.js';
 import { compileOutlierDetection } from './outlier/config.js';
 import type { UpstreamTlsConfig } from '../tls/upstream.js';
 import { compileUpstreamTransportSocket } from '../tls/upstream.js';
+import type { TransportSocketMatch } from './cluster-config-tls.js';
+import { compileTransportSocketMatches } from './cluster-config-tls.js';
+
+export type { TransportSocketMatch } from './cluster-config-tls.js';
 
 export type { HttpOptions, TcpKeepalive, UpstreamProtocol } from './cluster-config-http.js';
 export type { LbConfig, LbPolicy, SlowStartConfig } from './cluster-config-lb.js';
@@ -55,6 +59,11 @@ export interface ClusterConfig {
   readonly outlierDetection: OutlierConfig | undefined;
   /** TLS origination (transport_socket UpstreamTlsContext); undefined: plaintext. */
   readonly tls: UpstreamTlsConfig | undefined;
+  /**
+   * transport_socket_matches: per host, the first whose `match` its metadata under
+   * `envoy.transport_socket_match` contains picks the transport socket (else `tls`).
+   */
+  readonly transportSocketMatches: readonly TransportSocketMatch[];
   /** ORIGINAL_DST: the header holding the destination (`:authority` in local mode). */
   readonly originalDstHeader: string | undefined;
   /** STATIC / DNS clusters carry their endpoints inline. */
@@ -146,6 +155,7 @@ export function compileCluster(c: Obj): ClusterConfig {
         ? inField('outlier_detection', () => compileOutlierDetection(od))
         : undefined,
       tls: compileUpstreamTransportSocket(c['transport_socket'] as Obj | undefined),
+      transportSocketMatches: compileTransportSocketMatches(c['transport_socket_matches']),
       originalDstHeader: odst?.['use_http_header']
         ? String(odst['http_header_name'] || 'x-envoy-original-dst-host').toLowerCase()
         : undefined,

@@ -18,6 +18,9 @@ import type { PoolOwner, PoolSettings } from './pool/http1-pool.js';
 import { HostPool, poolSettingsKey } from './pool/http1-pool.js';
 import { Resources } from './pool/resources.js';
 import { ClusterStats } from './stats.js';
+import { transportKey, transportSocketFor } from './cluster-config-tls.js';
+import type { UpstreamTlsConfig } from '../tls/upstream.js';
+import { WORKLOAD_CERT, proxySecrets } from '../tls/secret-store.js';
 
 /** What load balancing may look at for one request. */
 export interface HostContext extends PickContext {
@@ -40,7 +43,10 @@ function poolSettings(c: ClusterConfig): PoolSettings {
 
 /** Pools and circuit breakers carry over to a new cluster generation when these are equal. */
 function poolSignature(c: ClusterConfig): string {
-  return `${poolSettingsKey(poolSettings(c))}|${JSON.stringify(c.thresholds)}`;
+  const matches = c.transportSocketMatches.map(
+    (m) => `${JSON.stringify(m.match)}=${transportKey(m.tls)}`,
+  );
+  return `${poolSettingsKey(poolSettings(c))}|${JSON.stringify(c.thresholds)}|${matches.join(',')}`;
 }
 
 export class Cluster implements PoolOwner {
@@ -49,19 +55,21 @@ export class Cluster implements PoolOwner {
   private readonly balancer: ClusterBalancer;
   private pools = new Map<string, HostPool>();
   /** HTTP/2 sessions per host, for clusters whose protocol options say http2 (T3: gRPC ports). */
-  readonly h2: H2Pool;
+  readonly h2: H2Pools;
   private readonly settings: PoolSettings;
   resources: Resources;
   readonly outlier: OutlierDetector | undefined;
   /** The assignment in force, for EDS clusters (kept across cluster updates). */
   assignment: Assignment | undefined;
+  /** Hosts were given transports while the proxy had no workload identity (auto mTLS off). */
+  private awaitingIdentity = false;
 
   constructor(
     readonly config: ClusterConfig,
     readonly stats: ClusterStats = new ClusterStats(),
   ) {
     this.settings = poolSettings(config);
-    this.h2 = new H2Pool(config.connectTimeoutMs, config.tls, config.tcpKeepalive);
+    this.h2 = new H2Pools(config);
     this.resources = new Resources(config.thresholds);
     this.balancer = new ClusterBalancer(config.lb, stats);
     if (config.outlierDetection) {
@@ -83,6 +91,8 @@ export class Cluster implements PoolOwner {
   setAssignment(a: Assignment): void {
     // Hosts of the cluster's first assignment start at full weight; later ones warm up.
     const initial = this.assignment === undefined;
+    this.awaitingIdentity =
+      this.config.transportSocketMatches.length > 0 && !proxySecrets.has(WORKLOAD_CERT);
     this.assignment = a;
     const next = new Map<string, Host>();
     const now = performance.now();
@@ -90,24 +100,27 @@ export class Cluster implements PoolOwner {
       if (!isRoutable(spec)) continue;
       const key = hostKey(spec.address, spec.port);
       const old = this.byKey.get(key);
-      next.set(
-        key,
-        old && sameSpec(old.spec, spec)
-          ? old
-          : new Host(spec, { addedAt: now, slowStart: !initial && !old }),
-      );
+      const tls = this.transportSocket(spec.metadata);
+      if (old && sameSpec(old.spec, spec) && old.tls === tls) next.set(key, old);
+      else {
+        const host = new Host(spec, { addedAt: now, slowStart: !initial && !old });
+        host.tls = tls;
+        next.set(key, host);
+      }
     }
     for (const [key, host] of this.byKey) {
       if (next.get(key) === host) continue;
       this.outlier?.hostRemoved(host);
       const pool = this.pools.get(key);
-      if (pool && !next.has(key)) {
+      // A host whose transport socket changed (tlsMode metadata) never reuses a connection.
+      const successor = next.get(key);
+      if (pool && (!successor || successor.tls !== host.tls)) {
         this.pools.delete(key);
         void pool.close();
       } else if (pool) pool.rebind(next.get(key)!, this);
     }
     this.byKey = next;
-    this.h2.retain(new Set(next.keys()));
+    this.h2.retain([...next.values()]);
     this.hostList = [...next.values()];
     this.balancer.update(this.hostList);
   }
@@ -137,6 +150,11 @@ export class Cluster implements PoolOwner {
    * (Envoy's original_dst_lb_config.use_http_header), falling back to its authority.
    */
   chooseHost(ctx: HostContext): Host | undefined {
+    // The workload identity came after the hosts were built: pick their transport again.
+    if (this.awaitingIdentity && proxySecrets.has(WORKLOAD_CERT)) {
+      this.awaitingIdentity = false;
+      if (this.assignment) this.setAssignment(this.assignment);
+    }
     if (this.config.type === 'ORIGINAL_DST') return this.originalDestination(ctx);
     return this.balancer.pick(ctx);
   }
@@ -160,15 +178,30 @@ export class Cluster implements PoolOwner {
         localityWeight: 0,
         metadata: {},
       });
+      h.tls = this.transportSocket({});
       this.byKey.set(key, h);
     }
     return h;
   }
 
+  /** The transport socket of a host with this endpoint metadata (transport_socket_matches). */
+  private transportSocket(
+    metadata: Readonly<Record<string, unknown>>,
+  ): UpstreamTlsConfig | undefined {
+    const c = this.config;
+    return transportSocketFor(
+      c.transportSocketMatches,
+      c.tls,
+      metadata,
+      proxySecrets.has(WORKLOAD_CERT),
+    );
+  }
+
   private pool(host: Host): HostPool {
     let pool = this.pools.get(host.key);
     if (!pool) {
-      pool = new HostPool(host, this, this.settings);
+      // Pools are per host, and a host has one transport socket: TLS and plaintext never mix.
+      pool = new HostPool(host, this, { ...this.settings, tls: host.tls });
       this.pools.set(host.key, pool);
     }
     return pool;
@@ -297,4 +330,49 @@ export function splitAuthority(
     host: authority.slice(0, colon),
     port: Number.isInteger(port) && port > 0 ? port : defaultPort,
   };
+}
+
+/**
+ * HTTP/2 sessions per transport socket: one H2Pool for each TLS context (or plaintext) the
+ * cluster's hosts use, so a session is only ever reused by hosts with the same transport.
+ */
+export class H2Pools {
+  private readonly pools = new Map<string, H2Pool>();
+
+  constructor(private readonly config: ClusterConfig) {}
+
+  private poolFor(tls: UpstreamTlsConfig | undefined): H2Pool {
+    const key = transportKey(tls);
+    let pool = this.pools.get(key);
+    if (!pool) {
+      pool = new H2Pool(this.config.connectTimeoutMs, tls, this.config.tcpKeepalive);
+      this.pools.set(key, pool);
+    }
+    return pool;
+  }
+
+  /** A connected session to `host` over its transport socket. */
+  session(host: Host): ReturnType<H2Pool['session']> {
+    return this.poolFor(host.tls).session(host);
+  }
+
+  /** Sessions of hosts gone, or now on another transport, end once their streams finish. */
+  retain(hosts: readonly Host[]): void {
+    for (const [key, pool] of this.pools)
+      pool.retain(new Set(hosts.filter((h) => transportKey(h.tls) === key).map((h) => h.key)));
+  }
+
+  adopt(other: H2Pools): void {
+    for (const [key, pool] of other.pools) {
+      const mine = this.pools.get(key);
+      if (mine) mine.adopt(pool);
+      else this.pools.set(key, pool);
+    }
+    other.pools.clear();
+  }
+
+  close(): void {
+    for (const pool of this.pools.values()) pool.close();
+    this.pools.clear();
+  }
 }

@@ -1,6 +1,7 @@
 // One upstream endpoint: its counters (Envoy's per-host stats on /clusters), its health flags
 // and the outlier detector's per-host state (Envoy's DetectorHostMonitorImpl).
 import type { HostSpec } from './assignment.js';
+import type { UpstreamTlsConfig } from '../tls/upstream.js';
 
 export class Host {
   readonly key: string;
@@ -28,6 +29,12 @@ export class Host {
   lastUnejectionTime: number | undefined;
   /** How long the current (or last) ejection lasts, jitter included. */
   ejectionDurationMs = 0;
+
+  /**
+   * The transport socket connections to this host use (the cluster's transport_socket, or the
+   * transport_socket_matches entry its metadata picks); undefined: plaintext. Set by the cluster.
+   */
+  tls: UpstreamTlsConfig | undefined;
 
   /** When the host joined the cluster (performance.now()); slow start counts from here. */
   addedAt: number;

@@ -34,8 +34,10 @@ export interface XdsClientOptions {
   address: string;
   /** From toEnvoyNode (src/xds/node.ts). */
   node: EnvoyNode;
-  /** Insecure by default. */
-  credentials?: grpc.ChannelCredentials;
+  /** Insecure by default; a function is asked at each connection (a renewed client cert). */
+  credentials?: grpc.ChannelCredentials | (() => grpc.ChannelCredentials);
+  /** Added to the channel's options (e.g. the TLS name the control plane is checked for). */
+  channelOptions?: grpc.ChannelOptions;
   /**
    * The full state-of-the-world set of one type. Throw (or reject) to NACK with the error's
    * message; the client then keeps its last accepted version. Called for a type's first response,
@@ -190,8 +192,13 @@ export class XdsClient extends EventEmitter {
     if (this.#stopped) return;
     let stream: Stream;
     try {
-      const credentials = this.#opts.credentials ?? grpc.credentials.createInsecure();
-      const client = new AdsClientConstructor(this.#opts.address, credentials, CHANNEL_OPTIONS);
+      const given = this.#opts.credentials;
+      const credentials =
+        typeof given === 'function' ? given() : (given ?? grpc.credentials.createInsecure());
+      const client = new AdsClientConstructor(this.#opts.address, credentials, {
+        ...CHANNEL_OPTIONS,
+        ...this.#opts.channelOptions,
+      });
       stream = {
         client,
         call: client.StreamAggregatedResources(),

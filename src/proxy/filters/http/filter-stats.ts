@@ -31,4 +31,6 @@ export interface FilterContext {
   readonly name: string;
   /** The connection manager's stat_prefix. */
   readonly statPrefix: string;
+  /** The connection manager's xff_num_trusted_hops (rbac's remote_ip); 0 when unset. */
+  readonly xffNumTrustedHops?: number;
 }

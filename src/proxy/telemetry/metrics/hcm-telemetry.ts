@@ -3,6 +3,7 @@
 // the gRPC status, and the istio.stats record when the request is over. CONNECT tunnels to TCP
 // services count as TCP connections (local mode's outbound TCP goes through CONNECT, where
 // Istio's sidecar would run tcp_proxy); tunnels into the HTTP path again are counted inside.
+import { connectionSecurity } from '../../tls/peer-identity.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { HttpStream } from '../../http/stream.js';
@@ -46,13 +47,48 @@ function byteLength(chunk: unknown): number {
   return 0;
 }
 
-/** Removes a header from what the router forwards (it copies rawHeaders) and from headers. */
-function stripRequestHeader(req: IncomingMessage, name: string): void {
-  if (req.headers[name] === undefined) return;
-  delete req.headers[name];
+/**
+ * Removes the peer headers from what the router forwards (it copies rawHeaders) and from
+ * headers: one pass, names lower-cased only when their length matches (no string per header).
+ */
+function stripPeerHeaders(req: IncomingMessage): void {
+  const h = req.headers;
+  const meta = h[PEER_METADATA_HEADER] !== undefined;
+  const id = h[PEER_METADATA_ID_HEADER] !== undefined;
+  if (!meta && !id) return;
+  if (meta) delete h[PEER_METADATA_HEADER];
+  if (id) delete h[PEER_METADATA_ID_HEADER];
   const raw = req.rawHeaders;
-  for (let i = raw.length - 2; i >= 0; i -= 2)
-    if ((raw[i] as string).toLowerCase() === name) raw.splice(i, 2);
+  for (let i = raw.length - 2; i >= 0; i -= 2) {
+    const n = raw[i] as string;
+    if (
+      (n.length === PEER_METADATA_HEADER.length || n.length === PEER_METADATA_ID_HEADER.length) &&
+      (n.toLowerCase() === PEER_METADATA_HEADER || n.toLowerCase() === PEER_METADATA_ID_HEADER)
+    )
+      raw.splice(i, 2);
+  }
+}
+
+/** The response's state, where the shared byte-counting write and end below find it. */
+const STATE = Symbol('istio.telemetry');
+type CountedResponse = ServerResponse & { [STATE]: StreamState };
+type Write = (this: ServerResponse, chunk: unknown, encoding?: unknown, cb?: unknown) => boolean;
+type End = (this: ServerResponse, chunk?: unknown, encoding?: unknown, cb?: unknown) => unknown;
+
+/**
+ * Response body bytes, counted by one write and one end shared by every response (no closures
+ * per request); each calls the prototype's own, whose argument juggling stays as it is.
+ */
+function countingWrite(this: ServerResponse, chunk: unknown, encoding?: unknown, cb?: unknown) {
+  const self = this as CountedResponse;
+  self[STATE].responseBodyBytes += byteLength(chunk);
+  return (Object.getPrototypeOf(self) as { write: Write }).write.call(self, chunk, encoding, cb);
+}
+
+function countingEnd(this: ServerResponse, chunk?: unknown, encoding?: unknown, cb?: unknown) {
+  const self = this as CountedResponse;
+  if (typeof chunk !== 'function') self[STATE].responseBodyBytes += byteLength(chunk);
+  return (Object.getPrototypeOf(self) as { end: End }).end.call(self, chunk, encoding, cb);
 }
 
 /** Header block size: what HTTP/1.1 puts on the wire (Envoy counts wire bytes). */
@@ -75,8 +111,9 @@ function responseHeadBytes(res: ServerResponse): number {
 }
 
 export class HcmTelemetry {
-  private readonly states = new WeakMap<HttpStream, StreamState>();
   private readonly inbound: boolean;
+  /** Our peer headers as the outbound side adds them to every request (built once). */
+  private readonly ownHeaders: readonly [string, string][];
 
   constructor(
     private readonly stats: StatsRecorder | undefined,
@@ -86,12 +123,21 @@ export class HcmTelemetry {
     direction: string,
   ) {
     this.inbound = direction === 'INBOUND';
+    this.ownHeaders = [
+      [PEER_METADATA_ID_HEADER, source.nodeId],
+      [PEER_METADATA_HEADER, source.headerValue],
+    ];
+  }
+
+  private state(stream: HttpStream): StreamState | undefined {
+    const st = stream.telemetryState;
+    return st instanceof StreamState ? st : undefined;
   }
 
   /** Before routing: the downstream's peer headers read and stripped; ours added upstream. */
   onRequest(stream: HttpStream): void {
     const st = new StreamState();
-    this.states.set(stream, st);
+    stream.telemetryState = st;
     const req = stream.req;
     st.socket = req.socket;
     const p = this.peers;
@@ -101,38 +147,29 @@ export class HcmTelemetry {
         st.peerIdReceived = req.headers[PEER_METADATA_ID_HEADER] !== undefined;
         st.peerReceived = value !== undefined;
         if (value) st.peer = this.source.decode(value);
-        stripRequestHeader(req, PEER_METADATA_HEADER);
-        stripRequestHeader(req, PEER_METADATA_ID_HEADER);
+        stripPeerHeaders(req);
       }
       if (!this.inbound && p.upstreamPropagation) {
+        // The same two entries every time: nothing mutates an added header in place.
         const added = stream.addedHeaders as [string, string][];
-        added.push(
-          [PEER_METADATA_ID_HEADER, this.source.nodeId],
-          [PEER_METADATA_HEADER, this.source.headerValue],
-        );
+        added.push(...this.ownHeaders);
       }
     }
     if (!this.stats) return;
-    // Body bytes as they arrive (HTTP/1.1 and HTTP/2 requests are both fed through push).
-    const push = req.push;
-    req.push = function (chunk: unknown, encoding?: BufferEncoding): boolean {
-      if (chunk) st.requestBodyBytes += byteLength(chunk);
-      return push.call(this, chunk, encoding);
-    };
-    const res = stream.res as ServerResponse;
-    const write = res.write;
-    res.write = function (this: ServerResponse, chunk: unknown, ...rest: unknown[]): boolean {
-      st.responseBodyBytes += byteLength(chunk);
-      return (write as (...a: unknown[]) => boolean).call(this, chunk, ...rest);
-    } as typeof res.write;
-    // HTTP/2's end(chunk) goes through write; HTTP/1.1's does not.
-    if (req.httpVersionMajor !== 2) {
-      const end = res.end;
-      res.end = function (this: ServerResponse, chunk?: unknown, ...rest: unknown[]) {
-        if (typeof chunk !== 'function') st.responseBodyBytes += byteLength(chunk);
-        return (end as (...a: unknown[]) => ServerResponse).call(this, chunk, ...rest);
-      } as typeof res.end;
+    // Body bytes as they arrive (HTTP/1.1 and HTTP/2 requests are both fed through push); a
+    // request without a body (or an upgrade, whose bytes bypass it) has none to count.
+    if (stream.hasBody) {
+      const push = req.push;
+      req.push = function (chunk: unknown, encoding?: BufferEncoding): boolean {
+        if (chunk) st.requestBodyBytes += byteLength(chunk);
+        return push.call(this, chunk, encoding);
+      };
     }
+    const res = stream.res as CountedResponse;
+    res[STATE] = st;
+    res.write = countingWrite as typeof res.write;
+    // HTTP/2's end(chunk) goes through write; HTTP/1.1's does not.
+    if (req.httpVersionMajor !== 2) res.end = countingEnd as typeof res.end;
     if (isGrpc(req)) {
       const addTrailers = res.addTrailers;
       res.addTrailers = function (this: ServerResponse, headers) {
@@ -145,7 +182,7 @@ export class HcmTelemetry {
 
   /** Every response head: the upstream's peer headers read and stripped, ours added back. */
   onResponseHeaders(stream: HttpStream, _status: number, headers: HeaderMap): void {
-    const st = this.states.get(stream);
+    const st = this.state(stream);
     if (!st) return;
     const grpc = headers.get('grpc-status');
     if (grpc !== undefined) st.grpcStatus = grpc;
@@ -165,7 +202,7 @@ export class HcmTelemetry {
 
   /** The request is over (flags final): the istio.stats record. */
   onComplete(stream: HttpStream): void {
-    const st = this.states.get(stream);
+    const st = this.state(stream);
     const stats = this.stats;
     if (!st || !stats) return;
     if (stream.clusterName === OUTBOUND_TUNNEL) return;
@@ -207,6 +244,7 @@ export class HcmTelemetry {
         durationMs: stream.elapsedMs(),
         requestBytes: requestHeadBytes(req) + st.requestBodyBytes,
         responseBytes: responseHeadBytes(res) + st.responseBodyBytes,
+        security: connectionSecurity(this.inbound, socket, stream.upstreamHost),
       },
       outcome,
     );

@@ -134,9 +134,21 @@ interface SeriesSet {
   readonly tcpReceived?: CounterSeries;
 }
 
+/**
+ * The connection's mTLS facts (Istio's connection_security_policy and principals): full SPIFFE
+ * URIs, '' when unknown.
+ */
+export interface ConnectionSecurity {
+  readonly mtls: boolean;
+  readonly sourcePrincipal: string;
+  readonly destinationPrincipal: string;
+}
+
 /** The source_* and destination_* labels of one (peer, service) pair, with its outcomes. */
 interface PeerPart {
   readonly values: string[];
+  /** connection_security_policy. */
+  readonly csp: string;
   readonly outcomes: Map<string, SeriesSet>;
 }
 
@@ -150,6 +162,29 @@ export class StatsRecorder {
   readonly reporter: Reporter;
   private readonly parts = new Map<PeerInfo | undefined, Map<string, PeerPart>>();
   private readonly hasExpressions: boolean;
+  /** recordHttp's last hits (see there). */
+  private lastHttp:
+    | {
+        readonly peer: PeerInfo | undefined;
+        readonly authority: string;
+        readonly cluster: Cluster | undefined;
+        readonly clusterName: string;
+        readonly mtls: boolean | undefined;
+        readonly sourcePrincipal: string | undefined;
+        readonly destinationPrincipal: string | undefined;
+        readonly part: PeerPart;
+      }
+    | undefined;
+  private lastSeries:
+    | {
+        readonly part: PeerPart;
+        readonly protocol: string;
+        readonly responseCode: string;
+        readonly grpcStatus: string;
+        readonly flags: string;
+        readonly set: SeriesSet;
+      }
+    | undefined;
 
   constructor(
     readonly config: StatsPluginConfig,
@@ -163,13 +198,20 @@ export class StatsRecorder {
   }
 
   /** Istio's populatePeerInfo: labels 1..19, by reporter. */
-  private peerPart(peer: PeerInfo | undefined, host: string, hostName: string): PeerPart {
+  private peerPart(
+    peer: PeerInfo | undefined,
+    host: string,
+    hostName: string,
+    sec?: ConnectionSecurity,
+  ): PeerPart {
     let byService = this.parts.get(peer);
     if (!byService) {
       byService = new Map();
       this.parts.set(peer, byService);
     }
-    const key = `${host}\u0000${hostName}`;
+    const key = sec
+      ? `${host}\u0000${hostName}\u0000${sec.sourcePrincipal}\u0000${sec.destinationPrincipal}`
+      : `${host}\u0000${hostName}`;
     let part = byService.get(key);
     if (part) return part;
     const l = this.local;
@@ -180,13 +222,13 @@ export class StatsRecorder {
         v(peer?.canonicalName),
         v(peer?.canonicalRevision, 'latest'),
         v(peer?.namespace),
-        UNKNOWN, // source_principal: no mTLS peer certificate yet
+        v(sec?.sourcePrincipal), // source_principal: the mTLS peer's URI SAN
         v(peer?.app),
         v(peer?.version),
         v(peer?.clusterId),
         l.workloadName,
         l.namespace,
-        UNKNOWN, // destination_principal
+        v(sec?.destinationPrincipal), // destination_principal: our own certificate's
         l.app,
         l.version,
         host || l.canonicalName,
@@ -202,13 +244,13 @@ export class StatsRecorder {
         l.canonicalName,
         l.canonicalRevision,
         l.namespace,
-        UNKNOWN,
+        v(sec?.sourcePrincipal),
         l.app,
         l.version,
         l.clusterId,
         v(peer?.workloadName),
         v(peer?.namespace),
-        UNKNOWN,
+        v(sec?.destinationPrincipal),
         v(peer?.app),
         v(peer?.version),
         v(host),
@@ -219,7 +261,9 @@ export class StatsRecorder {
         v(peer?.clusterId),
       ];
     }
-    part = { values, outcomes: new Map() };
+    // Istio: the destination reports mutual_tls or none; the source always unknown.
+    const csp = this.reporter === 'destination' ? (sec?.mtls ? 'mutual_tls' : 'none') : UNKNOWN;
+    part = { values, csp, outcomes: new Map() };
     // The caches are bounded by what the mesh has: peers and services, not requests.
     byService.set(key, part);
     return part;
@@ -232,7 +276,7 @@ export class StatsRecorder {
     }`;
     let set = part.outcomes.get(key);
     if (set) return set;
-    const csp = this.reporter === 'destination' ? 'none' : UNKNOWN;
+    const csp = part.csp;
     const base = [
       this.reporter,
       ...part.values,
@@ -304,11 +348,63 @@ export class StatsRecorder {
       readonly durationMs: number;
       readonly requestBytes: number;
       readonly responseBytes: number;
+      readonly security?: ConnectionSecurity | undefined;
     },
     o: Outcome,
   ): void {
-    const { host, name } = this.service(r.authority, r.cluster, r.clusterName);
-    const s = this.series(this.peerPart(r.peer, host, name), o);
+    // Consecutive requests mostly share peer, service, security and outcome: the last hit is
+    // compared first, so the common request builds no cache key (no string per request).
+    const c = this.lastHttp;
+    const sec = r.security;
+    let part: PeerPart;
+    if (
+      c &&
+      c.peer === r.peer &&
+      c.authority === r.authority &&
+      c.cluster === r.cluster &&
+      c.clusterName === r.clusterName &&
+      c.mtls === sec?.mtls &&
+      c.sourcePrincipal === sec?.sourcePrincipal &&
+      c.destinationPrincipal === sec?.destinationPrincipal
+    ) {
+      part = c.part;
+    } else {
+      const { host, name } = this.service(r.authority, r.cluster, r.clusterName);
+      part = this.peerPart(r.peer, host, name, sec);
+      this.lastHttp = {
+        peer: r.peer,
+        authority: r.authority,
+        cluster: r.cluster,
+        clusterName: r.clusterName,
+        mtls: sec?.mtls,
+        sourcePrincipal: sec?.sourcePrincipal,
+        destinationPrincipal: sec?.destinationPrincipal,
+        part,
+      };
+    }
+    let s: SeriesSet;
+    const l = this.lastSeries;
+    if (
+      l &&
+      !this.hasExpressions &&
+      l.part === part &&
+      l.protocol === o.protocol &&
+      l.responseCode === o.responseCode &&
+      l.grpcStatus === o.grpcStatus &&
+      l.flags === o.flags
+    ) {
+      s = l.set;
+    } else {
+      s = this.series(part, o);
+      this.lastSeries = {
+        part,
+        protocol: o.protocol,
+        responseCode: o.responseCode,
+        grpcStatus: o.grpcStatus,
+        flags: o.flags,
+        set: s,
+      };
+    }
     s.requests?.inc();
     s.duration?.observe(r.durationMs);
     s.requestBytes?.observe(r.requestBytes);

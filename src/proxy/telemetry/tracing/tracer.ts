@@ -103,7 +103,11 @@ export class Tracer {
     const status = res.statusCode;
     const error = status >= 500 || !res.headersSent;
     const protocol = `HTTP/${req.httpVersionMajor === 2 ? '2' : req.httpVersion}`;
-    const url = `${view.scheme}://${view.authority}${view.path}${view.query ? `?${view.query}` : ''}`;
+    // As Envoy's tracer builds http.url: the scheme from x-forwarded-proto, which the client's
+    // sidecar set, not from this hop's connection (mTLS between sidecars is not the app's https).
+    const forwarded = req.headers['x-forwarded-proto'];
+    const scheme = typeof forwarded === 'string' && forwarded ? forwarded : view.scheme;
+    const url = `${scheme}://${view.authority}${view.path}${view.query ? `?${view.query}` : ''}`;
     const cluster = stream.clusterName;
     const flags = stream.responseFlags.size ? [...stream.responseFlags].join(',') : '-';
     const tags: Record<string, string> = {

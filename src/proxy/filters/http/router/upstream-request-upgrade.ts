@@ -10,7 +10,7 @@ import type { HttpStream } from '../../../http/stream.js';
 import { connectionTermination, upstreamTimeout } from '../../../errors.js';
 import type { ProxyError } from '../../../errors.js';
 import type { UpgradeRequest } from '../../network/http_connection_manager/upgrade.js';
-import { connectTcp } from '../../network/tcp_proxy/connect.js';
+import { connectHost } from '../../network/tcp_proxy/connect.js';
 import { TcpSession } from '../../network/tcp_proxy/session.js';
 import { splice } from '../../network/tcp_proxy/splice.js';
 import type { AttemptOptions, AttemptResult } from './upstream-request-common.js';
@@ -87,7 +87,7 @@ async function terminateConnect(
   stream.abortUpstream = () => {
     aborted = true;
   };
-  const upstream = await connectTcp(
+  const upstream = await connectHost(
     o.host,
     o.cluster.config.connectTimeoutMs,
     o.cluster.config.tcpKeepalive,
@@ -165,7 +165,7 @@ function upgradeUpstream(
     };
     stream.abortUpstream = () => fail(connectionTermination());
     if (o.timeoutMs > 0) timer = setTimeout(() => fail(upstreamTimeout()), o.timeoutMs);
-    connectTcp(o.host, o.cluster.config.connectTimeoutMs, o.cluster.config.tcpKeepalive).then(
+    connectHost(o.host, o.cluster.config.connectTimeoutMs, o.cluster.config.tcpKeepalive).then(
       (socket) => {
         if (settled) {
           socket.destroy();

@@ -1,7 +1,10 @@
 // envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager → frozen
 // settings: where routes come from, the HTTP filter chain, header and path handling.
+import type { XfccConfig } from '../../../tls/xfcc.js';
+import { compileXfcc } from '../../../tls/xfcc.js';
 import type { CodecOptions } from './codec-config.js';
 import { compileCodecOptions } from './codec-config.js';
+import type { EscapedSlashesAction } from './path.js';
 import { ConfigError, inField } from '../../../config-error.js';
 import { RouteTable } from '../../../routes/route-table.js';
 import type { HttpStream } from '../../../http/stream.js';
@@ -12,6 +15,12 @@ import { makeCorsFilter } from '../../http/cors/filter.js';
 import { FAULT_TYPE } from '../../http/fault/config.js';
 import { makeFaultFilter } from '../../http/fault/filter.js';
 import { GRPC_WEB_TYPE, makeGrpcWebFilter } from '../../http/grpc_web/filter.js';
+import { JWT_AUTHN_TYPE } from '../../http/jwt_authn/config.js';
+import { makeJwtAuthnFilter } from '../../http/jwt_authn/filter.js';
+import { RBAC_TYPE } from '../../http/rbac/config.js';
+import { makeRbacFilter } from '../../http/rbac/filter.js';
+import { EXT_AUTHZ_TYPE } from '../../http/ext_authz/config.js';
+import { makeExtAuthzFilter } from '../../http/ext_authz/filter.js';
 import { DISABLED, perFilterConfig } from '../../http/per-route.js';
 import type { RouterConfig } from '../../http/router/config.js';
 import { compileRouterConfig } from '../../http/router/config.js';
@@ -28,6 +37,23 @@ import { compileTracing } from '../../../telemetry/tracing/config.js';
 
 type Obj = Record<string, unknown>;
 
+const ESCAPED_SLASHES_ACTIONS: readonly EscapedSlashesAction[] = [
+  'KEEP_UNCHANGED', // IMPLEMENTATION_SPECIFIC_DEFAULT (0): Envoy keeps them
+  'KEEP_UNCHANGED',
+  'REJECT_REQUEST',
+  'UNESCAPE_AND_REDIRECT',
+  'UNESCAPE_AND_FORWARD',
+];
+
+function escapedSlashesAction(v: unknown): EscapedSlashesAction {
+  if (v === undefined || v === 'IMPLEMENTATION_SPECIFIC_DEFAULT') return 'KEEP_UNCHANGED';
+  const known = typeof v === 'number' ? ESCAPED_SLASHES_ACTIONS[v] : undefined;
+  if (known) return known;
+  if (typeof v === 'string' && (ESCAPED_SLASHES_ACTIONS as readonly string[]).includes(v))
+    return v as EscapedSlashesAction;
+  throw new ConfigError('', `unknown action ${JSON.stringify(v)}`);
+}
+
 export type RouteSource =
   | { readonly kind: 'rds'; readonly name: string }
   | { readonly kind: 'inline'; readonly table: RouteTable };
@@ -39,9 +65,13 @@ export interface HcmConfig extends CodecOptions {
   readonly filters: readonly HttpFilterFactory[];
   readonly router: RouterConfig;
   readonly useRemoteAddress: boolean;
+  /** forward_client_cert_details and set_current_client_cert_details (tls/xfcc.ts). */
+  readonly xfcc: XfccConfig;
   readonly generateRequestId: boolean;
   readonly normalizePath: boolean;
   readonly mergeSlashes: boolean;
+  /** path_with_escaped_slashes_action (path.ts); Envoy's default keeps them. */
+  readonly escapedSlashes: EscapedSlashesAction;
   readonly serverName: string;
   readonly allowAbsoluteUrl: boolean;
   /** access_log: undefined when there is none. */
@@ -59,6 +89,9 @@ const HTTP_FILTERS: Readonly<
   [FAULT_TYPE]: makeFaultFilter,
   [CORS_TYPE]: makeCorsFilter,
   [GRPC_WEB_TYPE]: makeGrpcWebFilter,
+  [JWT_AUTHN_TYPE]: makeJwtAuthnFilter,
+  [RBAC_TYPE]: makeRbacFilter,
+  [EXT_AUTHZ_TYPE]: makeExtAuthzFilter,
   // Istio's own filters (istio.metadata_exchange, istio.stats), whose protos Envoy lacks.
   [TYPED_STRUCT]: makeTypedStructHttpFilter,
   [UDPA_TYPED_STRUCT]: makeTypedStructHttpFilter,
@@ -93,6 +126,7 @@ function enabledPerRoute(factory: HttpFilterFactory): HttpFilterFactory {
 function compileHttpFilters(
   list: Obj[],
   statPrefix: string,
+  xffNumTrustedHops = 0,
 ): { filters: HttpFilterFactory[]; router: RouterConfig } {
   const filters: HttpFilterFactory[] = [];
   let router: RouterConfig | undefined;
@@ -113,7 +147,7 @@ function compileHttpFilters(
           `HTTP filter ${String(f['name'])} (${type || 'no type'}) is not supported`,
         );
       }
-      const ctx: FilterContext = { name: String(f['name'] ?? ''), statPrefix };
+      const ctx: FilterContext = { name: String(f['name'] ?? ''), statPrefix, xffNumTrustedHops };
       const factory = inField('typed_config', () => make(typed, ctx));
       filters.push(f['disabled'] === true ? enabledPerRoute(factory) : factory);
     }),
@@ -141,6 +175,7 @@ export function compileHcm(typed: Obj): HcmConfig {
   const { filters, router } = compileHttpFilters(
     (typed['http_filters'] as Obj[] | undefined) ?? [],
     String(typed['stat_prefix'] ?? ''),
+    Number(typed['xff_num_trusted_hops'] ?? 0),
   );
   const protocolOptions = (typed['http_protocol_options'] as Obj | undefined) ?? {};
   return Object.freeze({
@@ -150,9 +185,13 @@ export function compileHcm(typed: Obj): HcmConfig {
     filters,
     router,
     useRemoteAddress: typed['use_remote_address'] === true,
+    xfcc: compileXfcc(typed),
     generateRequestId: typed['generate_request_id'] !== false,
     normalizePath: typed['normalize_path'] === true,
     mergeSlashes: typed['merge_slashes'] === true,
+    escapedSlashes: inField('path_with_escaped_slashes_action', () =>
+      escapedSlashesAction(typed['path_with_escaped_slashes_action']),
+    ),
     serverName: String(typed['server_name'] ?? 'envoy'),
     // Envoy accepts absolute-form requests unless told otherwise.
     allowAbsoluteUrl: protocolOptions['allow_absolute_url'] !== false,

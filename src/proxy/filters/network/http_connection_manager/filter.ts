@@ -1,5 +1,6 @@
 // The HTTP connection manager per request: parse the target, find the route, run the HTTP
 // filters, hand over to the router; every failure becomes a local reply in one place.
+import { XFCC, stripXfcc, xfccHeader } from '../../../tls/xfcc.js';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { HttpStream } from '../../../http/stream.js';
@@ -15,7 +16,7 @@ import { finalizeRouteResponse } from '../../http/router/headers.js';
 import type { HttpFilter, LocalReply } from '../../http/types.js';
 import type { HcmConfig } from './config.js';
 import { connectView, connectionScheme, fallbackAuthority, requestScheme } from './codec.js';
-import { normalizePath, parseRequestTarget } from './path.js';
+import { PathRedirect, normalizeRequestPath, parseRequestTarget } from './path.js';
 import type { ListenerStats } from '../../../listeners/listener-stats.js';
 import { beginHttpLog, emitHttpLog } from '../../../telemetry/access-log/http.js';
 import { TRACE_HEADERS } from '../../../telemetry/tracing/propagation.js';
@@ -88,10 +89,15 @@ export class HttpConnectionManager {
     // RFC 9112 §3.2.2: an absolute-form target's authority replaces Host.
     const authority = target.authority ?? req.headers.host ?? fallbackAuthority(req) ?? '';
     if (!authority) return badRequest('missing_host_header');
-    const path =
-      this.config.normalizePath || this.config.mergeSlashes
-        ? normalizePath(target.path, this.config.mergeSlashes)
-        : target.path;
+    // Envoy normalises before anything reads the path (maybeNormalizePath, path.ts).
+    const normalized = normalizeRequestPath(target.path, this.config);
+    if (normalized.kind === 'reject') return badRequest('path_normalization_failed');
+    if (normalized.kind === 'redirect') {
+      const grpc = String(req.headers['content-type'] ?? '').startsWith('application/grpc');
+      const location = target.query ? `${normalized.path}?${target.query}` : normalized.path;
+      return grpc ? badRequest('path_normalization_failed') : new PathRedirect(location);
+    }
+    const path = normalized.path;
     return {
       method: req.method ?? 'GET',
       scheme: target.scheme ?? requestScheme(req),
@@ -107,6 +113,15 @@ export class HttpConnectionManager {
     if (this.config.generateRequestId && !req.headers['x-request-id'])
       added.push(['x-request-id', randomUUID()]);
     if (!req.headers['x-forwarded-proto']) added.push(['x-forwarded-proto', connectionScheme(req)]);
+    // XFCC: the upstream sees only what forward_client_cert_details allows (tls/xfcc.ts).
+    const xfcc = req.headers[XFCC];
+    const forwarded = xfccHeader(
+      this.config.xfcc,
+      req.socket,
+      xfcc === undefined ? undefined : String(xfcc),
+    );
+    if (xfcc !== undefined && forwarded !== xfcc) stripXfcc(req);
+    if (forwarded !== undefined && forwarded !== xfcc) added.push([XFCC, forwarded]);
     if (this.config.useRemoteAddress) {
       const remote = req.socket.remoteAddress ?? '';
       const prior = req.headers['x-forwarded-for'];
@@ -149,7 +164,7 @@ export class HttpConnectionManager {
     const accessLog = this.config.accessLog;
     if (accessLog) beginHttpLog(stream);
     if (view instanceof ProxyError) {
-      this.reply(stream, view);
+      this.reply(stream, view instanceof PathRedirect ? view.reply(stream) : view);
       return;
     }
     void this.run(stream).catch((e: unknown) => this.reply(stream, e as Error));

@@ -1,7 +1,42 @@
-// Request-target parsing and path normalisation (RFC 3986 §5.2.4 and §6.2.2, as Envoy's
-// normalize_path and merge_slashes do it).
+// Request targets, and path normalisation as Envoy's maybeNormalizePath does it: escaped slashes,
+// then normalize_path, then merge_slashes; routing, RBAC and the upstream all see the result.
+import { ProxyError } from '../../../errors.js';
+import type { HttpStream } from '../../../http/stream.js';
+import type { LocalReply } from '../../http/types.js';
 
-const UNRESERVED = /[A-Za-z0-9\-._~]/;
+/** HttpConnectionManager.PathWithEscapedSlashesAction (IMPLEMENTATION_SPECIFIC_DEFAULT = keep). */
+export type EscapedSlashesAction =
+  'KEEP_UNCHANGED' | 'REJECT_REQUEST' | 'UNESCAPE_AND_REDIRECT' | 'UNESCAPE_AND_FORWARD';
+
+export interface PathOptions {
+  readonly normalizePath: boolean;
+  readonly mergeSlashes: boolean;
+  readonly escapedSlashes: EscapedSlashesAction;
+}
+
+export type NormalizedPath =
+  | { readonly kind: 'ok'; readonly path: string }
+  /** 400 path_normalization_failed. */
+  | { readonly kind: 'reject' }
+  /** UNESCAPE_AND_REDIRECT changed the path: a redirect to `path` (Envoy: 307). */
+  | { readonly kind: 'redirect'; readonly path: string };
+
+const UNRESERVED = /^[A-Za-z0-9\-._~]$/;
+const ESCAPED_SLASH = /%(2f|5c)/i;
+const PLAIN = /^\/[A-Za-z0-9\-_~!$&'()*+,;=:@/]*$/;
+
+/**
+ * Characters a canonical path carries escaped (as Chromium's canonicaliser does): space, quotes,
+ * angle brackets, backtick, braces, and every byte outside ASCII. Node hands the request line
+ * over as latin1, one character per byte, so each such character is one %XX.
+ */
+const TO_ESCAPE = /[ "<>`{}\u0080-\uffff]/g;
+
+function escapeChar(c: string): string {
+  const code = c.charCodeAt(0);
+  if (code <= 0xff) return '%' + code.toString(16).toUpperCase().padStart(2, '0');
+  return Buffer.from(c, 'utf8').reduce((s, b) => s + '%' + b.toString(16).toUpperCase(), '');
+}
 
 /** Decodes percent-encoded unreserved characters and upper-cases the rest (RFC 3986 §6.2.2). */
 function normalizePercentEncoding(path: string): string {
@@ -12,7 +47,7 @@ function normalizePercentEncoding(path: string): string {
   });
 }
 
-/** RFC 3986 remove_dot_segments. */
+/** RFC 3986 remove_dot_segments, for a path that starts with `/`. */
 export function removeDotSegments(path: string): string {
   if (!path.includes('.')) return path;
   const out: string[] = [];
@@ -31,10 +66,72 @@ export function removeDotSegments(path: string): string {
   return '/' + out.join('/');
 }
 
-export function normalizePath(path: string, mergeSlashes: boolean): string {
-  let p = removeDotSegments(normalizePercentEncoding(path));
-  if (mergeSlashes) p = p.replace(/\/{2,}/g, '/');
-  return p;
+/** `//` and longer runs become one `/` (merge_slashes). */
+export function mergeSlashes(path: string): string {
+  return path.includes('//') ? path.replace(/\/{2,}/g, '/') : path;
+}
+
+/**
+ * normalize_path (Envoy's PathUtil::canonicalPath): undefined when the path is invalid (%00, a
+ * control character), which Envoy answers with 400.
+ */
+export function canonicalPath(path: string): string | undefined {
+  // eslint-disable-next-line no-control-regex
+  if (/%00|[\u0000-\u001f\u007f]/.test(path)) return undefined;
+  let p = path.includes('\\') ? path.replace(/\\/g, '/') : path;
+  if (!p.startsWith('/')) p = '/' + p;
+  p = p.replace(TO_ESCAPE, escapeChar);
+  return removeDotSegments(normalizePercentEncoding(p));
+}
+
+/** Envoy's unescape of %2F and %5C (either case) for the UNESCAPE_* actions. */
+export function unescapeSlashes(path: string): string {
+  return path.replace(/%2f/gi, '/').replace(/%5c/gi, '\\');
+}
+
+/** The path (no query) as the connection manager hands it on, or why it refuses it. */
+export function normalizeRequestPath(path: string, o: PathOptions): NormalizedPath {
+  // Most paths hold nothing any step changes (no dot, escape, backslash or odd byte): as they are.
+  if (PLAIN.test(path) && !(o.mergeSlashes && path.includes('//'))) return { kind: 'ok', path };
+  let p = path;
+  let unescaped = false;
+  if (o.escapedSlashes !== 'KEEP_UNCHANGED' && ESCAPED_SLASH.test(p)) {
+    if (o.escapedSlashes === 'REJECT_REQUEST') return { kind: 'reject' };
+    p = unescapeSlashes(p);
+    unescaped = o.escapedSlashes === 'UNESCAPE_AND_REDIRECT';
+  }
+  if (o.normalizePath) {
+    const c = canonicalPath(p);
+    if (c === undefined) return { kind: 'reject' };
+    p = c;
+  }
+  if (o.mergeSlashes) p = mergeSlashes(p);
+  return unescaped ? { kind: 'redirect', path: p } : { kind: 'ok', path: p };
+}
+
+/** normalize_path (with merge_slashes when asked), keeping an invalid path as it is. */
+export function normalizePath(path: string, merge: boolean): string {
+  const r = normalizeRequestPath(path, {
+    normalizePath: true,
+    mergeSlashes: merge,
+    escapedSlashes: 'KEEP_UNCHANGED',
+  });
+  return r.kind === 'ok' ? r.path : path;
+}
+
+/**
+ * UNESCAPE_AND_REDIRECT's answer: Envoy redirects (307) to the unescaped, normalised path, which
+ * the client then asks for. A ProxyError so the connection manager's early-exit path carries it.
+ */
+export class PathRedirect extends ProxyError {
+  constructor(readonly location: string) {
+    super('ERR_PATH_REDIRECT', 307, 'DPE', 'path_normalization_failed', '');
+  }
+
+  reply(stream: HttpStream): LocalReply {
+    stream.responseCodeDetails = this.details;
+    return { status: 307, body: '', headers: { location: this.location } };
+  }
 }
 
 export interface RequestTarget {
@@ -45,12 +142,16 @@ export interface RequestTarget {
   readonly query: string;
 }
 
-/** Splits a request-target in origin form or absolute form; undefined when malformed. */
+/**
+ * Splits a request-target in origin form or absolute form; undefined when malformed. A fragment
+ * is dropped (clients never send one; Envoy strips it from :path by default).
+ */
 export function parseRequestTarget(url: string): RequestTarget | undefined {
   let authority: string | undefined;
   let scheme: string | undefined;
   let rest = url;
-  if (!url.startsWith('/')) {
+  // A backslash is a slash to Envoy's canonicaliser: `\admin` is an origin-form target.
+  if (!url.startsWith('/') && !url.startsWith('\\')) {
     const m = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\/([^/?#]*)(.*)$/.exec(url);
     if (!m) return undefined;
     scheme = (m[1] ?? '').toLowerCase();

@@ -6,6 +6,8 @@ import { connectFailure } from '../../../errors.js';
 import type { TcpKeepalive } from '../../../upstream/cluster-config.js';
 import type { Host } from '../../../upstream/host.js';
 import { applyKeepalive } from '../../../upstream/keepalive.js';
+import { connectHostTls } from '../../../tls/upstream.js';
+import { proxySecrets } from '../../../tls/secret-store.js';
 
 /**
  * `keepalive` (the cluster's upstream_connection_options.tcp_keepalive): SO_KEEPALIVE with its
@@ -46,4 +48,19 @@ export function connectTcp(
       resolve(socket);
     });
   });
+}
+
+/**
+ * A connection to `host` over its transport socket: TLS when the cluster's transport socket (or
+ * the matching transport_socket_matches entry, e.g. auto mTLS to a sidecar) says so, else TCP.
+ */
+export function connectHost(
+  host: Host,
+  timeoutMs: number,
+  keepalive?: TcpKeepalive,
+): Promise<net.Socket> {
+  return (
+    connectHostTls(host, proxySecrets, timeoutMs, keepalive) ??
+    connectTcp(host, timeoutMs, keepalive)
+  );
 }

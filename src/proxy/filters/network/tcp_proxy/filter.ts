@@ -11,7 +11,7 @@ import type {
 import type { ClusterManager } from '../../../upstream/cluster-manager.js';
 import type { Host } from '../../../upstream/host.js';
 import type { TcpProxyConfig } from './config.js';
-import { connectTcp } from './connect.js';
+import { connectHost } from './connect.js';
 import { TcpSession } from './session.js';
 import { splice } from './splice.js';
 import { emitTcpLog } from '../../../telemetry/access-log/http.js';
@@ -91,7 +91,8 @@ export class TcpProxyFilter implements NetworkFilter {
         return;
       }
       try {
-        const upstream = await connectTcp(
+        // The host's transport socket: mTLS to sidecars (auto mTLS), else plain TCP.
+        const upstream = await connectHost(
           host,
           cluster.config.connectTimeoutMs,
           cluster.config.tcpKeepalive,
