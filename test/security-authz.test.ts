@@ -13,54 +13,24 @@ import type { JWK } from 'jose';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import type { Mesh } from '../src/launcher/mesh.js';
 import { startMesh } from '../src/launcher/mesh.js';
-import type { ProxyStatus } from '../src/control-plane/server/ads-server.js';
-import { SKIFF, closeAgent, eventually, getJson, synced, tempTree } from './support/skiff.js';
+import {
+  SKIFF,
+  closeAgent,
+  meshSynced,
+  send as sendVia,
+  tempTree,
+  type Answer,
+  type SendOptions,
+} from './support/skiff.js';
 import { MULTI_TCP } from './support/protocol-apps.js';
 import { ECHO_APP, type Seen } from './support/traffic-http-mesh.js';
-
-interface Answer {
-  readonly status: number;
-  readonly headers: http.IncomingHttpHeaders;
-  readonly body: string;
-}
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
 const DENIED = 'RBAC: access denied';
 
 /** A request through a sidecar's HTTP proxy port (absolute form, as HTTP_PROXY clients send). */
-function send(
-  port: number,
-  url: string,
-  opts: { method?: string; headers?: Record<string, string> } = {},
-): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      {
-        host: '127.0.0.1',
-        port,
-        path: url,
-        agent,
-        method: opts.method ?? 'GET',
-        headers: { host: new URL(url).host, ...opts.headers },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            body: Buffer.concat(chunks).toString(),
-          }),
-        );
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.setTimeout(20_000, () => req.destroy(new Error(`no answer from ${url} in 20 s`)));
-    req.end();
-  });
-}
+const send = (port: number, url: string, opts: SendOptions = {}): Promise<Answer> =>
+  sendVia(agent, port, url, opts);
 
 /** A CONNECT tunnel through a sidecar to a TCP port: what the server said before closing/idle. */
 function tcpGreeting(proxyPort: number, authority: string): Promise<string> {
@@ -395,18 +365,7 @@ spec:
       ingressPort: 0,
       startTimeoutMs: 300_000,
     });
-    const expected = mesh.record.instances.length + 1;
-    await eventually(
-      'every proxy synced',
-      async () =>
-        synced(
-          await getJson<ProxyStatus[]>(
-            `http://${mesh.record.controlPlane.httpAddress}/debug/syncz`,
-          ),
-          expected,
-        ),
-      180_000,
-    );
+    await meshSynced(mesh, 180_000);
   });
 
   after(async () => {

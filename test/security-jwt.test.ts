@@ -16,51 +16,28 @@ import type { CryptoKey, JWK } from 'jose';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import type { Mesh } from '../src/launcher/mesh.js';
 import { startMesh } from '../src/launcher/mesh.js';
-import { ROOT, SKIFF, closeAgent, eventually, getJson, synced, tempTree } from './support/skiff.js';
+import {
+  ROOT,
+  SKIFF,
+  closeAgent,
+  eventually,
+  meshSynced,
+  send as sendVia,
+  tempTree,
+  type Answer,
+} from './support/skiff.js';
 import { ECHO_APP, type Seen } from './support/traffic-http-mesh.js';
-import type { ProxyStatus } from '../src/control-plane/server/ads-server.js';
 
 const SAMPLES = path.resolve(ROOT, '../shared/istio-samples/jwt');
 const HAVE_SAMPLES = existsSync(path.join(SAMPLES, 'jwks.json'));
-
-interface Answer {
-  readonly status: number;
-  readonly headers: http.IncomingHttpHeaders;
-  readonly body: string;
-}
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
 
 /** A request to 127.0.0.1:port: absolute form through a sidecar, origin form to the gateway. */
 function send(port: number, url: string, headers: Record<string, string> = {}): Promise<Answer> {
-  const viaGateway = url.startsWith('/');
-  const host = viaGateway ? 'jwt.example.com' : new URL(url).host;
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      {
-        host: '127.0.0.1',
-        port,
-        path: url,
-        agent,
-        headers: { host, ...headers },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            body: Buffer.concat(chunks).toString(),
-          }),
-        );
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.setTimeout(20_000, () => req.destroy(new Error(`no answer from ${url} in 20 s`)));
-    req.end();
-  });
+  // A path goes to the gateway, whose Gateway serves jwt.example.com.
+  const host: Record<string, string> = url.startsWith('/') ? { host: 'jwt.example.com' } : {};
+  return sendVia(agent, port, url, { headers: { ...host, ...headers } });
 }
 
 interface Signer {
@@ -237,18 +214,7 @@ spec:
       // A refresh this test can watch (istiod's knob, 20m by default).
       env: { ...process.env, PILOT_JWT_PUB_KEY_REFRESH_INTERVAL: '1s' },
     });
-    const expected = mesh.record.instances.length + 1;
-    await eventually(
-      'every proxy synced',
-      async () =>
-        synced(
-          await getJson<ProxyStatus[]>(
-            `http://${mesh.record.controlPlane.httpAddress}/debug/syncz`,
-          ),
-          expected,
-        ),
-      120_000,
-    );
+    await meshSynced(mesh, 120_000);
   });
 
   after(async () => {

@@ -10,58 +10,23 @@ import { after, before, describe, test } from 'node:test';
 import type { Mesh } from '../src/launcher/mesh.js';
 import { startMesh } from '../src/launcher/mesh.js';
 import type { InstanceRecord } from '../src/launcher/mesh-record.js';
-import { SKIFF, closeAgent, eventually, getJson, tempTree } from './support/skiff.js';
+import {
+  SKIFF,
+  closeAgent,
+  eventually,
+  getJson,
+  send as sendVia,
+  tempTree,
+  type Answer,
+  type SendOptions,
+} from './support/skiff.js';
 import { ECHO_APP, MESH, type Seen } from './support/traffic-http-mesh.js';
-
-interface Answer {
-  readonly status: number;
-  readonly headers: http.IncomingHttpHeaders;
-  readonly body: string;
-}
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 32 });
 
 /** A request through a sidecar's HTTP proxy listener (absolute form, as HTTP_PROXY apps send). */
-function send(
-  proxyPort: number,
-  url: string,
-  opts: {
-    method?: string;
-    headers?: Record<string, string>;
-    body?: string;
-    signal?: AbortSignal;
-  } = {},
-): Promise<Answer> {
-  const target = new URL(url);
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      {
-        host: '127.0.0.1',
-        port: proxyPort,
-        path: url,
-        method: opts.method ?? 'GET',
-        agent,
-        headers: { host: target.host, ...opts.headers },
-        ...(opts.signal ? { signal: opts.signal } : {}),
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            body: Buffer.concat(chunks).toString(),
-          }),
-        );
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.setTimeout(20_000, () => req.destroy(new Error(`no answer from ${url} in 20 s`)));
-    req.end(opts.body);
-  });
-}
+const send = (proxyPort: number, url: string, opts: SendOptions = {}): Promise<Answer> =>
+  sendVia(agent, proxyPort, url, opts);
 
 let keyCount = 0;
 /** A fresh key: the echo apps record requests by it (x-test-key). */

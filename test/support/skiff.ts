@@ -5,6 +5,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import type { ProxyStatus } from '../../src/control-plane/server/ads-server.js';
+import type { Mesh } from '../../src/launcher/mesh.js';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
 
@@ -122,5 +123,71 @@ export function synced(statuses: ProxyStatus[], expected: number): boolean {
   return statuses.every((p) => {
     const types = Object.values(p.types);
     return types.length > 0 && types.every((t) => t.ackedVersion === t.sentVersion && !t.nack);
+  });
+}
+
+/** Waits until every proxy of `mesh` (its instances and the gateway) has ACKed what it was sent. */
+export async function meshSynced(mesh: Mesh, timeoutMs: number): Promise<void> {
+  const expected = mesh.record.instances.length + 1;
+  const url = `http://${mesh.record.controlPlane.httpAddress}/debug/syncz`;
+  await eventually(
+    'every proxy synced',
+    async () => synced(await getJson<ProxyStatus[]>(url), expected),
+    timeoutMs,
+  );
+}
+
+export interface Answer {
+  readonly status: number;
+  readonly headers: http.IncomingHttpHeaders;
+  readonly body: string;
+}
+
+export interface SendOptions {
+  readonly method?: string;
+  /** `host` here wins; else the absolute URL's host (a path alone sends none). */
+  readonly headers?: Record<string, string>;
+  readonly body?: string;
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * A request to 127.0.0.1:`port` with `url` as its target: an absolute URL through a sidecar's
+ * HTTP proxy listener (as HTTP_PROXY apps send it), or a path to a gateway.
+ */
+export function send(
+  agent: http.Agent,
+  port: number,
+  url: string,
+  opts: SendOptions = {},
+): Promise<Answer> {
+  const host = url.startsWith('/') ? undefined : new URL(url).host;
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port,
+        path: url,
+        method: opts.method ?? 'GET',
+        agent,
+        headers: { ...(host ? { host } : {}), ...opts.headers },
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks).toString(),
+          }),
+        );
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.setTimeout(20_000, () => req.destroy(new Error(`no answer from ${url} in 20 s`)));
+    req.end(opts.body);
   });
 }
