@@ -147,6 +147,18 @@ describe('Gateway', () => {
       ],
     ],
     [
+      'TLS termination on a TLS (TCP) server: not applied yet, said so',
+      yaml`
+        servers:
+        - port: {number: 443, name: tls, protocol: TLS}
+          hosts: ["*.example.com"]
+          tls: {mode: SIMPLE, credentialName: c}
+      `,
+      [
+        `${P}9: ${GW} spec.servers[0].tls.mode: warning: not applied by skiff yet: SIMPLE on a TLS server (use PASSTHROUGH, or an HTTPS server to terminate)`,
+      ],
+    ],
+    [
       'TLS settings on a TCP server',
       yaml`
         servers:

@@ -114,6 +114,13 @@ function checkServerTls(
   }
   // The API's default mode is PASSTHROUGH (the enum's zero value).
   const mode = tls.mode ?? 'PASSTHROUGH';
+  // skiff terminates TLS on HTTPS servers only; a TLS (TCP) server is routed by SNI.
+  if (protocol?.toUpperCase() === 'TLS' && !mode.endsWith('PASSTHROUGH'))
+    report.warn(
+      [...at, 'mode'],
+      `not applied by skiff yet: ${mode} on a TLS server (use PASSTHROUGH, or an HTTPS server to terminate)`,
+      'value',
+    );
   const certFiles = tls.serverCertificate !== undefined || tls.privateKey !== undefined;
   if (mode === 'ISTIO_MUTUAL') {
     for (const k of [
