@@ -356,6 +356,8 @@ function readBytes(socket: net.Socket, n: number): Promise<Buffer> {
 function closedAfter(socket: net.Socket, since: number): Promise<number> {
   return new Promise((resolve) => {
     socket.resume();
+    // Closed while we still write (the busy case), the peer may reset: a reset is a close too.
+    socket.on('error', () => undefined);
     socket.once('close', () => resolve(performance.now() - since));
   });
 }
