@@ -40,15 +40,16 @@ export function authorizationPaths(path: string): readonly string[] {
 }
 
 /**
- * Runs `decide` once per reading of `path` and returns the first that is not allowed (else the
- * last): a DENY rule that matches any reading denies, an ALLOW needs every reading to match.
+ * Runs `decide` once per reading of `path` (or of the readings authorizationPaths already gave)
+ * and returns the first that is not allowed (else the last): a DENY rule that matches any
+ * reading denies, an ALLOW needs every reading to match.
  */
 export function decideForEveryPath<T extends { readonly allowed: boolean }>(
-  path: string,
+  path: string | readonly string[],
   decide: (path: string) => T,
 ): T {
   let last: T | undefined;
-  for (const p of authorizationPaths(path)) {
+  for (const p of typeof path === 'string' ? authorizationPaths(path) : path) {
     last = decide(p);
     if (!last.allowed) return last;
   }

@@ -5,7 +5,11 @@
 import type { HttpStream } from '../../../http/stream.js';
 import type { RbacEngine } from '../../../authz/matcher.js';
 import { evaluate } from '../../../authz/matcher.js';
-import { decideForEveryPath, withViewPath } from '../../../http/path-for-authz.js';
+import {
+  authorizationPaths,
+  decideForEveryPath,
+  withViewPath,
+} from '../../../http/path-for-authz.js';
 import { setDynamicMetadata } from '../../../authz/metadata.js';
 import { HttpAuthzRequest } from '../../../authz/request.js';
 import type { FilterContext } from '../filter-stats.js';
@@ -35,10 +39,14 @@ export class HttpRbacFilter implements HttpFilter {
     const r = new HttpAuthzRequest(stream, this.trustedHops);
     // Every reading of the path must pass (src/proxy/http/path-for-authz.ts): a DENY on /admin
     // also holds for `/admin;x` or `//admin` that a lax app server would serve as /admin.
+    // The path's readings once per request, whatever the number of engines.
+    let readings: readonly string[] | undefined;
     const judge = (e: RbacEngine) =>
       e.action === 'LOG'
         ? evaluate(e, r)
-        : decideForEveryPath(stream.view.path, (path) => evaluate(e, withViewPath(r, path)));
+        : decideForEveryPath((readings ??= authorizationPaths(stream.view.path)), (path) =>
+            evaluate(e, withViewPath(r, path)),
+          );
     if (c.shadow) {
       const res = judge(c.shadow);
       const p = c.shadowStatPrefix;
