@@ -14,6 +14,8 @@ import {
 import type { ForwardAction } from '../../../routes/route-action.js';
 import type { ClusterManager } from '../../../upstream/cluster-manager.js';
 import type { Host } from '../../../upstream/host.js';
+import type { Cluster } from '../../../upstream/cluster.js';
+import type { RetryPolicy } from '../../../routes/retry-policy.js';
 import { FlatHeaderMap } from '../header-map.js';
 import type { RouterConfig } from './config.js';
 import { buildUpstreamRequest } from './headers.js';
@@ -26,6 +28,7 @@ import {
   retryExclusions,
   retryPriorities,
 } from './retry.js';
+import type { AttemptOptions, HeaderLookup } from './upstream-request.js';
 import { attemptUpstream } from './upstream-request.js';
 import { UpstreamRequestState } from '../../../upstream/request-state.js';
 
@@ -77,6 +80,15 @@ export class Router {
     const stats = cluster.stats;
     // Hash key, circuit breakers and outlier reports across attempts (T1's upstream side).
     const up = new UpstreamRequestState(cluster, stream, action.hashPolicy);
+    const request: ForwardRequest = {
+      stream,
+      method,
+      policy,
+      maxAttempts,
+      up,
+      serverName: this.serverName,
+      suppressEnvoyHeaders: this.config.suppressEnvoyHeaders,
+    };
     let lastError: ProxyError | undefined;
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
       let exclude: ReadonlySet<Host> | undefined;
@@ -103,7 +115,6 @@ export class Router {
       const perTry = policy?.perTryTimeoutMs ?? 0;
       const perTryBinding = perTry > 0 && perTry < remaining;
       const timeoutMs = perTryBinding ? perTry : Number.isFinite(remaining) ? remaining : 0;
-      const started = performance.now();
       const headers =
         attempt > 1 && !this.config.suppressEnvoyHeaders
           ? [...upstream.headers, 'x-envoy-attempt-count', String(attempt)]
@@ -111,46 +122,19 @@ export class Router {
       const overflow = up.admit(host);
       if (overflow) throw overflow;
       try {
-        const result = await attemptUpstream(stream, {
-          cluster,
-          host,
-          method,
-          path: upstream.path,
-          headers,
-          timeoutMs,
-          ...(body ? { body } : {}),
-          shouldRetryStatus: (status, header) => {
-            if (!policy || !retriableResponse(policy, status, header)) return false;
-            if (attempt < maxAttempts) return up.retry();
-            // Retriable, but no retries left: relayed as it is, marked as Envoy marks it.
-            if (maxAttempts > 1) {
-              stream.responseFlags.add('URX');
-              stats.upstream_rq_retry_limit_exceeded++;
-            }
-            return false;
-          },
-          decorateHeaders: (status, out) => {
-            // Envoy's OVERWRITE: the upstream's own server header gives way to ours.
-            for (let i = 0; i < out.length; i += 2) {
-              if (out[i]?.length === 6 && out[i]?.toLowerCase() === 'server') {
-                out.splice(i, 2);
-                break;
-              }
-            }
-            out.push('server', this.serverName);
-            up.decorate(out);
-            if (!this.config.suppressEnvoyHeaders) {
-              const ms = Math.round(performance.now() - started);
-              out.push('x-envoy-upstream-service-time', String(ms));
-            }
-            stream.responseCodeDetails = 'via_upstream';
-            // A view over `out`, holding nothing else: one serves every reader.
-            const map = new FlatHeaderMap(out);
-            stream.finalizeResponseHeaders?.(status, map);
-            stream.responseHeaders = map;
-            if (transform?.responseHeaders) transform.responseHeaders(status, map);
-          },
-        });
+        const result = await attemptUpstream(
+          stream,
+          new RouterAttempt(
+            request,
+            cluster,
+            host,
+            upstream.path,
+            headers,
+            timeoutMs,
+            body,
+            attempt,
+          ),
+        );
         stats.recordStatus(result.status);
         up.status(host, result.status);
         if (result.kind === 'done') {
@@ -196,5 +180,77 @@ export class Router {
     up.end();
     if (lastError) throw lastError;
     throw upstreamTimeout();
+  }
+}
+
+/** What every attempt of one request shares. */
+interface ForwardRequest {
+  readonly stream: HttpStream;
+  readonly method: string;
+  readonly policy: RetryPolicy | undefined;
+  readonly maxAttempts: number;
+  readonly up: UpstreamRequestState;
+  readonly serverName: string;
+  readonly suppressEnvoyHeaders: boolean;
+}
+
+/**
+ * One attempt as the router hands it to the upstream request: its options, and the router's
+ * say on its response (retry it, or relay it with the router's headers). Its methods live on
+ * the prototype: an attempt allocates no closures, and the call sites stay monomorphic.
+ */
+class RouterAttempt implements AttemptOptions {
+  readonly started = performance.now();
+  readonly method: string;
+  readonly retriesStatus: boolean;
+
+  constructor(
+    private readonly request: ForwardRequest,
+    readonly cluster: Cluster,
+    readonly host: Host,
+    readonly path: string,
+    readonly headers: string[],
+    readonly timeoutMs: number,
+    readonly body: Readable | undefined,
+    private readonly attempt: number,
+  ) {
+    this.method = request.method;
+    this.retriesStatus = request.policy !== undefined;
+  }
+
+  shouldRetryStatus(status: number, header: HeaderLookup): boolean {
+    const { policy, maxAttempts, up, stream } = this.request;
+    if (!policy || !retriableResponse(policy, status, header)) return false;
+    if (this.attempt < maxAttempts) return up.retry();
+    // Retriable, but no retries left: relayed as it is, marked as Envoy marks it.
+    if (maxAttempts > 1) {
+      stream.responseFlags.add('URX');
+      this.cluster.stats.upstream_rq_retry_limit_exceeded++;
+    }
+    return false;
+  }
+
+  decorateHeaders(status: number, out: string[]): void {
+    const { stream, up } = this.request;
+    // Envoy's OVERWRITE: the upstream's own server header gives way to ours.
+    for (let i = 0; i < out.length; i += 2) {
+      if (out[i]?.length === 6 && out[i]?.toLowerCase() === 'server') {
+        out.splice(i, 2);
+        break;
+      }
+    }
+    out.push('server', this.request.serverName);
+    up.decorate(out);
+    if (!this.request.suppressEnvoyHeaders) {
+      const ms = Math.round(performance.now() - this.started);
+      out.push('x-envoy-upstream-service-time', String(ms));
+    }
+    stream.responseCodeDetails = 'via_upstream';
+    // A view over `out`, holding nothing else: one serves every reader.
+    const map = new FlatHeaderMap(out);
+    stream.finalizeResponseHeaders?.(status, map);
+    stream.responseHeaders = map;
+    const transform = stream.bodyTransform;
+    if (transform?.responseHeaders) transform.responseHeaders(status, map);
   }
 }

@@ -21,7 +21,9 @@ export interface AttemptOptions {
   readonly headers: string[];
   readonly timeoutMs: number;
   /** The request body to send, when not the request itself (mirroring tees it). */
-  readonly body?: Readable;
+  readonly body?: Readable | undefined;
+  /** False: shouldRetryStatus would say no to any status (no lookup needs building). */
+  readonly retriesStatus: boolean;
   /** Called with the upstream status before anything is sent: true = retry instead of relaying. */
   readonly shouldRetryStatus: (status: number, header: HeaderLookup) => boolean;
   /** Adds to the response's flat [name, value, ...] header list before it is sent. */
