@@ -9,6 +9,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { isVerifiedPeer, uriSans, workloadIdentityUri } from './peer-identity.js';
+import { removeRequestHeaders } from '../http/request-headers.js';
 
 type Obj = Record<string, unknown>;
 
@@ -92,8 +93,5 @@ export function xfccHeader(
 
 /** Removes XFCC from the request: from headers, and from rawHeaders (what the router copies). */
 export function stripXfcc(req: IncomingMessage): void {
-  delete req.headers[XFCC];
-  const raw = req.rawHeaders;
-  for (let i = raw.length - 2; i >= 0; i -= 2)
-    if ((raw[i] ?? '').toLowerCase() === XFCC) raw.splice(i, 2);
+  removeRequestHeaders(req, XFCC);
 }

@@ -4,6 +4,7 @@
 // services count as TCP connections (local mode's outbound TCP goes through CONNECT, where
 // Istio's sidecar would run tcp_proxy); tunnels into the HTTP path again are counted inside.
 import { connectionSecurity } from '../../tls/peer-identity.js';
+import { removeRequestHeaders } from '../../http/request-headers.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { HttpStream } from '../../http/stream.js';
@@ -45,28 +46,6 @@ function byteLength(chunk: unknown): number {
   if (typeof chunk === 'string') return Buffer.byteLength(chunk);
   if (chunk instanceof Uint8Array) return chunk.byteLength;
   return 0;
-}
-
-/**
- * Removes the peer headers from what the router forwards (it copies rawHeaders) and from
- * headers: one pass, names lower-cased only when their length matches (no string per header).
- */
-function stripPeerHeaders(req: IncomingMessage): void {
-  const h = req.headers;
-  const meta = h[PEER_METADATA_HEADER] !== undefined;
-  const id = h[PEER_METADATA_ID_HEADER] !== undefined;
-  if (!meta && !id) return;
-  if (meta) delete h[PEER_METADATA_HEADER];
-  if (id) delete h[PEER_METADATA_ID_HEADER];
-  const raw = req.rawHeaders;
-  for (let i = raw.length - 2; i >= 0; i -= 2) {
-    const n = raw[i] as string;
-    if (
-      (n.length === PEER_METADATA_HEADER.length || n.length === PEER_METADATA_ID_HEADER.length) &&
-      (n.toLowerCase() === PEER_METADATA_HEADER || n.toLowerCase() === PEER_METADATA_ID_HEADER)
-    )
-      raw.splice(i, 2);
-  }
 }
 
 /** The response's state, where the shared byte-counting write and end below find it. */
@@ -147,7 +126,8 @@ export class HcmTelemetry {
         st.peerIdReceived = req.headers[PEER_METADATA_ID_HEADER] !== undefined;
         st.peerReceived = value !== undefined;
         if (value) st.peer = this.source.decode(value);
-        stripPeerHeaders(req);
+        // From what the router forwards (it copies rawHeaders) and from headers.
+        removeRequestHeaders(req, PEER_METADATA_HEADER, PEER_METADATA_ID_HEADER);
       }
       if (!this.inbound && p.upstreamPropagation) {
         // The same two entries every time: nothing mutates an added header in place.

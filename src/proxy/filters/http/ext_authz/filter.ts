@@ -13,7 +13,7 @@ import type { FilterContext } from '../filter-stats.js';
 import { FilterStats } from '../filter-stats.js';
 import type { HeaderMap } from '../header-map.js';
 import type { HttpFilter, HttpFilterFactory, LocalReply } from '../types.js';
-import { addRequestHeader, removeRequestHeader } from '../jwt_authn/request.js';
+import { addRequestHeader, removeRequestHeaders } from '../../../http/request-headers.js';
 import type { ExtAuthzConfig } from './config.js';
 import { compileExtAuthz } from './config.js';
 
@@ -174,7 +174,7 @@ export class ExtAuthzFilter implements HttpFilter {
       this.stats.add('ok');
       for (const [k, value] of pairs) {
         if (!c.allowedUpstreamHeaders(k)) continue;
-        removeRequestHeader(stream.req, k);
+        removeRequestHeaders(stream.req, k);
         addRequestHeader(stream.req, k, value);
       }
       const back = pairs.filter(([k]) => c.allowedClientHeadersOnSuccess(k));

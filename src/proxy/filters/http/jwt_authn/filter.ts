@@ -10,7 +10,7 @@ import type { HttpFilter, HttpFilterFactory, LocalReply } from '../types.js';
 import type { JwtAuthnConfig, Provider } from './config.js';
 import { compileJwtAuthn } from './config.js';
 import type { TokenLocation } from './request.js';
-import { addRequestHeader, removeRequestHeader } from './request.js';
+import { addRequestHeader, removeRequestHeaders } from '../../../http/request-headers.js';
 import { Status, failureDetails } from './status.js';
 import type { ParsedJwt } from './token.js';
 import type { VerifierNode, VerifyHooks } from './verifier.js';
@@ -149,7 +149,7 @@ export class JwtAuthnFilter implements HttpFilter {
       this.stats.add('allowed');
       return undefined;
     }
-    for (const h of this.outputHeaders) removeRequestHeader(stream.req, h);
+    removeRequestHeaders(stream.req, ...this.outputHeaders);
     const realm = this.realm(stream);
     const state = new RequestState(this, stream, this.config, Math.floor(Date.now() / 1000));
     const status = await runVerifier(verifier, stream, state);

@@ -4,6 +4,7 @@
 // router and access logs all see the request as Envoy's header map would be after this filter.
 import type { IncomingMessage } from 'node:http';
 import type { HttpStream } from '../../../http/stream.js';
+import { removeRequestHeaders, requestHeaderValues } from '../../../http/request-headers.js';
 import type { Provider } from './config.js';
 
 /** Where one token was found; `remove` takes it out of the request. */
@@ -12,33 +13,6 @@ export interface TokenLocation {
   /** Issuers whose providers name this location ('' in the set: any issuer). */
   readonly issuers: ReadonlySet<string>;
   readonly remove: (stream: HttpStream) => void;
-}
-
-/** Every value of a header, one per field line (raw headers keep repeated fields apart). */
-function headerValues(req: IncomingMessage, name: string): string[] {
-  const raw = req.rawHeaders;
-  const out: string[] = [];
-  for (let i = 0; i < raw.length; i += 2)
-    if ((raw[i] as string).length === name.length && (raw[i] as string).toLowerCase() === name)
-      out.push(raw[i + 1] ?? '');
-  return out;
-}
-
-export function removeRequestHeader(req: IncomingMessage, name: string): void {
-  const headers = req.headers as Record<string, unknown>;
-  if (!(name in headers)) return;
-  delete headers[name];
-  const raw = req.rawHeaders;
-  for (let i = raw.length - 2; i >= 0; i -= 2)
-    if ((raw[i] as string).toLowerCase() === name) raw.splice(i, 2);
-}
-
-/** Adds a header field (Envoy's addCopy), as Node would have parsed a repeated one. */
-export function addRequestHeader(req: IncomingMessage, name: string, value: string): void {
-  const headers = req.headers as Record<string, string | string[] | undefined>;
-  const prior = headers[name];
-  headers[name] = prior === undefined ? value : `${String(prior)}, ${value}`;
-  req.rawHeaders.push(name, value);
 }
 
 /** Decoded query parameters, first value of each name ('+' is a space, as Envoy decodes). */
@@ -77,7 +51,7 @@ function removeQueryParam(stream: HttpStream, name: string): void {
 /** Cookie values by name, the first of each (RFC 6265 §5.4; quotes around a value dropped). */
 function cookies(req: IncomingMessage): Map<string, string> {
   const out = new Map<string, string>();
-  for (const line of headerValues(req, 'cookie'))
+  for (const line of requestHeaderValues(req, 'cookie'))
     for (const pair of line.split(';')) {
       const eq = pair.indexOf('=');
       if (eq < 0) continue;
@@ -147,13 +121,13 @@ export class Extractor {
   extract(stream: HttpStream): TokenLocation[] {
     const out: TokenLocation[] = [];
     for (const [, loc] of this.headers)
-      for (const value of headerValues(stream.req, loc.header)) {
+      for (const value of requestHeaderValues(stream.req, loc.header)) {
         const token = afterPrefix(value, loc.prefix);
         if (token !== undefined)
           out.push({
             token,
             issuers: loc.issuers,
-            remove: (s) => removeRequestHeader(s.req, loc.header),
+            remove: (s) => removeRequestHeaders(s.req, loc.header),
           });
       }
     if (this.params.length) {
