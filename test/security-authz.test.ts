@@ -24,6 +24,7 @@ import {
 } from './support/skiff.js';
 import { MULTI_TCP } from './support/protocol-apps.js';
 import { ECHO_APP, type Seen } from './support/traffic-http-mesh.js';
+import { httpIngress } from './support/gateway.js';
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
 const DENIED = 'RBAC: access denied';
@@ -301,20 +302,7 @@ spec:
   action: DENY
   rules: [{ from: [{ source: { remoteIpBlocks: [5.6.7.8] } }] }]
 ---
-apiVersion: networking.istio.io/v1
-kind: Gateway
-metadata: { name: ingress }
-spec:
-  selector: { istio: ingressgateway }
-  servers: [{ port: { number: 80, name: http, protocol: HTTP }, hosts: [authz.example.com] }]
----
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: { name: deny-gw }
-spec:
-  hosts: [authz.example.com]
-  gateways: [ingress]
-  http: [{ route: [{ destination: { host: deny } }] }]
+${httpIngress({ name: 'deny-gw', host: 'authz.example.com', service: 'deny' })}
 ---`,
       ap('locked-all', 'locked', '  action: DENY\n  rules: [{}]'),
       ap(

@@ -27,6 +27,7 @@ import {
   type Answer,
 } from './support/skiff.js';
 import { ECHO_APP, type Seen } from './support/traffic-http-mesh.js';
+import { httpIngress } from './support/gateway.js';
 
 const SAMPLES = path.resolve(ROOT, '../shared/istio-samples/jwt');
 const HAVE_SAMPLES = existsSync(path.join(SAMPLES, 'jwks.json'));
@@ -185,20 +186,7 @@ describe('RequestAuthentication (JWT) through real sidecars', { timeout: 600_000
     jwksUri: http://127.0.0.1:${closedPort}/jwks
     fromHeaders: [{ name: x-down }]`,
       ),
-      `apiVersion: networking.istio.io/v1
-kind: Gateway
-metadata: { name: ingress }
-spec:
-  selector: { istio: ingressgateway }
-  servers: [{ port: { number: 80, name: http, protocol: HTTP }, hosts: [jwt.example.com] }]
----
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: { name: server-gw }
-spec:
-  hosts: [jwt.example.com]
-  gateways: [ingress]
-  http: [{ route: [{ destination: { host: server } }] }]`,
+      httpIngress({ name: 'server-gw', host: 'jwt.example.com', service: 'server' }),
     ].join('\n');
     const dir = tempTree('skiff-jwt-', {
       'mesh.yaml': yaml,

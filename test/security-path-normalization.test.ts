@@ -13,6 +13,7 @@ import type { Mesh } from '../src/launcher/mesh.js';
 import { startMesh } from '../src/launcher/mesh.js';
 import type { ProxyStatus } from '../src/control-plane/server/ads-server.js';
 import { SKIFF, closeAgent, eventually, getJson, synced, tempTree } from './support/skiff.js';
+import { httpIngress } from './support/gateway.js';
 
 const ADMIN = 'ADMIN-HANDLER';
 
@@ -63,20 +64,7 @@ spec:
   action: DENY
   rules: [{ to: [{ operation: { paths: ["/admin", "/admin/*"] } }] }]
 ---
-apiVersion: networking.istio.io/v1
-kind: Gateway
-metadata: { name: ingress, namespace: default }
-spec:
-  selector: { istio: ingressgateway }
-  servers: [{ port: { number: 80, name: http, protocol: HTTP }, hosts: ["*"] }]
----
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: { name: backend-in, namespace: default }
-spec:
-  hosts: ["*"]
-  gateways: [ingress]
-  http: [{ route: [{ destination: { host: backend } }] }]
+${httpIngress({ name: 'backend-in', host: '"*"', service: 'backend', namespace: 'default' })}
 `;
 
 const meshConfigMap = (n: string) => `apiVersion: v1
