@@ -98,20 +98,13 @@ export interface Slice {
   readonly inCpuPer1k: number;
 }
 
-export interface SideSummary {
-  /** RSS per sidecar right after its first answer, before any load (MB): the bench's idle RSS. */
+/**
+ * A side's figures over its slices: medians, except RSS (the largest seen), plus the idle RSS
+ * per sidecar right after its first answer, before any load (MB): the bench's idle RSS.
+ */
+export interface SideSummary extends Slice {
   readonly outIdleMb: number;
   readonly inIdleMb: number;
-  readonly rps: number;
-  readonly outUs: number;
-  readonly inUs: number;
-  /** The largest RSS seen at a slice's end, per sidecar (MB). */
-  readonly outRssMb: number;
-  readonly inRssMb: number;
-  readonly p50Ms: number;
-  readonly p99Ms: number;
-  readonly outCpuPer1k: number;
-  readonly inCpuPer1k: number;
 }
 
 export interface Ratios {
