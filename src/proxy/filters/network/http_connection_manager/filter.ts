@@ -147,7 +147,8 @@ export class HttpConnectionManager {
     }
     this.istio?.onRequest(stream);
     // One listener per request: stats, and an upstream attempt to cancel if the client left.
-    res.once('close', () => {
+    // A response closes once: `on`, not `once`, spares a wrapper per request.
+    res.on('close', () => {
       stats.downstream_rq_active--;
       stats.recordStatus(res.statusCode);
       // Unfinished: the client left (DC), unless the proxy reset it after an upstream reset (UC).
