@@ -1,23 +1,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseConfigText } from '../../config/parse.js';
-import { formatProblem } from '../../config/resource.js';
 import { compileCluster } from '../../proxy/upstream/cluster-config.js';
 import { packAny, unpackAny } from '../../xds/any.js';
 import type { ProxyNode } from '../../xds/node.js';
 import { TypeUrl } from '../../xds/types.js';
-import { DEFAULT_MESH_CONFIG } from '../model/mesh-config.js';
-import { MeshModel } from '../model/mesh-model.js';
+import type { MeshModel } from '../model/mesh-model.js';
 import { buildClusters } from './clusters.js';
+import { modelOf as model } from './testing.js';
 
 type Obj = Record<string, unknown>;
 const MAX = 4294967295;
-
-function model(text: string): MeshModel {
-  const { resources, problems } = parseConfigText(text, 'c.yaml');
-  assert.deepEqual(problems.filter((p) => p.severity === 'error').map(formatProblem), []);
-  return MeshModel.build({ resources, instances: [], meshConfig: DEFAULT_MESH_CONFIG });
-}
 
 function node(namespace: string, inbound: ProxyNode['inbound'] = []): ProxyNode {
   return {

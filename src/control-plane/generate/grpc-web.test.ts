@@ -1,17 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseConfigText } from '../../config/parse.js';
-import { formatProblem } from '../../config/resource.js';
 import { compileListener } from '../../proxy/listeners/listener-config.js';
 import { RouteTable } from '../../proxy/routes/route-table.js';
 import { packAny, unpackAny } from '../../xds/any.js';
 import type { ProxyNode } from '../../xds/node.js';
 import { TypeUrl } from '../../xds/types.js';
-import { DEFAULT_MESH_CONFIG } from '../model/mesh-config.js';
-import { MeshModel } from '../model/mesh-model.js';
 import { GRPC_WEB_FILTER } from './grpc-web.js';
 import { buildGatewayListeners, buildSidecarListeners } from './listeners.js';
 import { sidecarHttpProxyRoute } from './routes.js';
+import { modelOf as model } from './testing.js';
 
 type Obj = Record<string, unknown>;
 
@@ -22,12 +19,6 @@ metadata: {name: web, namespace: default}
 spec:
   ports: [{name: grpc-web, port: 9090}, {name: http, port: 8080}, {name: api, port: 7070, appProtocol: grpc-web}]
 `;
-
-function model(text: string): MeshModel {
-  const { resources, problems } = parseConfigText(text, 'r.yaml');
-  assert.deepEqual(problems.filter((p) => p.severity === 'error').map(formatProblem), []);
-  return MeshModel.build({ resources, instances: [], meshConfig: DEFAULT_MESH_CONFIG });
-}
 
 const node: ProxyNode = {
   id: 'sidecar~127.0.0.1~web-0.default~default.svc.cluster.local',

@@ -2,31 +2,18 @@
 // provider fields and requirements), and that the proxy compiles what the generator writes.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseConfigText } from '../../config/parse.js';
-import { formatProblem } from '../../config/resource.js';
 import { compileListener } from '../../proxy/listeners/listener-config.js';
 import { packAny, unpackAny } from '../../xds/any.js';
 import type { ProxyNode } from '../../xds/node.js';
 import { TypeUrl } from '../../xds/types.js';
-import { DEFAULT_MESH_CONFIG } from '../model/mesh-config.js';
-import { MeshModel } from '../model/mesh-model.js';
+import type { MeshModel } from '../model/mesh-model.js';
 import { PUBLIC_ONLY_JWKS, jwtAuthnFilter, withJwtAuthn } from './jwt-authn.js';
 import { buildSidecarListeners } from './listeners.js';
+import { modelOf, workloadNode } from './testing.js';
 
 type Obj = Record<string, unknown>;
 
 const JWKS = JSON.stringify({ keys: [JSON.parse(PUBLIC_ONLY_JWKS).keys[0]] });
-
-function model(text: string, jwks: Record<string, string> = {}): MeshModel {
-  const { resources, problems } = parseConfigText(text, 'ra.yaml');
-  assert.deepEqual(problems.filter((p) => p.severity === 'error').map(formatProblem), []);
-  return MeshModel.build({
-    resources,
-    instances: [],
-    meshConfig: DEFAULT_MESH_CONFIG,
-    jwks: new Map(Object.entries(jwks)),
-  });
-}
 
 const ra = (name: string, ns: string, spec: string) => `
 apiVersion: security.istio.io/v1
@@ -36,26 +23,9 @@ spec:
 ${spec}
 ---`;
 
-const node = (
-  ns: string,
-  labels: Record<string, string>,
-  type: 'sidecar' | 'router' = 'sidecar',
-): ProxyNode => ({
-  id: `${type}~127.0.0.1~w-0.${ns}~${ns}.svc.cluster.local`,
-  type,
-  name: 'w-0',
-  namespace: ns,
-  workloadName: 'w',
-  serviceAccount: 'sa',
-  labels,
-  ip: '127.0.0.1',
-  ...(type === 'sidecar' ? { outboundPort: 15001 } : {}),
-  inbound:
-    type === 'sidecar'
-      ? [{ containerPort: 9080, name: 'http', listenPort: 31000, appPort: 31001 }]
-      : [],
-  istioVersion: '',
-});
+const model = (text: string, jwks: Record<string, string> = {}): MeshModel =>
+  modelOf(text, { jwks });
+const node = workloadNode;
 
 const issuers = (m: MeshModel, n: ProxyNode): string[] => {
   const f = jwtAuthnFilter(n, m.forProxy(n));

@@ -2,8 +2,6 @@
 // packed, decoded and compiled by the proxy's own config compilers.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseConfigText } from '../../config/parse.js';
-import { formatProblem } from '../../config/resource.js';
 import { compileCluster } from '../../proxy/upstream/cluster-config.js';
 import { transportSocketFor } from '../../proxy/upstream/cluster-config-tls.js';
 import { compileListener } from '../../proxy/listeners/listener-config.js';
@@ -11,11 +9,12 @@ import { packAny, unpackAny } from '../../xds/any.js';
 import type { ProxyNode } from '../../xds/node.js';
 import { TypeUrl } from '../../xds/types.js';
 import { DEFAULT_MESH_CONFIG } from '../model/mesh-config.js';
-import { MeshModel } from '../model/mesh-model.js';
+import type { MeshModel } from '../model/mesh-model.js';
 import type { WorkloadInstance } from '../registry/instances.js';
 import { buildClusters } from './clusters.js';
 import { buildEndpoints } from './endpoints.js';
 import { buildSidecarListeners } from './listeners.js';
+import { modelOf } from './testing.js';
 
 type Obj = Record<string, unknown>;
 
@@ -48,11 +47,8 @@ spec:
   ports: [{number: 443, name: https, protocol: HTTPS}]
 `;
 
-function model(text: string, meshConfig = DEFAULT_MESH_CONFIG): MeshModel {
-  const { resources, problems } = parseConfigText(BASE + text, 'c.yaml');
-  assert.deepEqual(problems.filter((p) => p.severity === 'error').map(formatProblem), []);
-  return MeshModel.build({ resources, instances: [instance], meshConfig });
-}
+const model = (text: string, meshConfig = DEFAULT_MESH_CONFIG): MeshModel =>
+  modelOf(BASE + text, { instances: [instance], meshConfig });
 
 const sidecar: ProxyNode = {
   id: 'sidecar~127.0.0.1~reviews-0.default~default.svc.cluster.local',

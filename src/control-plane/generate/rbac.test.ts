@@ -3,25 +3,19 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseConfigText } from '../../config/parse.js';
-import { formatProblem } from '../../config/resource.js';
 import { compileListener } from '../../proxy/listeners/listener-config.js';
 import { packAny, unpackAny } from '../../xds/any.js';
 import type { ProxyNode } from '../../xds/node.js';
 import { TypeUrl } from '../../xds/types.js';
 import { DEFAULT_MESH_CONFIG, applyMeshConfig } from '../model/mesh-config.js';
 import type { MeshConfig } from '../model/mesh-config.js';
-import { MeshModel } from '../model/mesh-model.js';
+import type { MeshModel } from '../model/mesh-model.js';
 import { buildGatewayListeners, buildSidecarListeners } from './listeners.js';
 import { authzNetworkFilters } from './rbac.js';
 import { rbacPolicies, rulePolicy } from './rbac-rules.js';
+import { modelOf, workloadNode } from './testing.js';
 
 type Obj = Record<string, unknown>;
-
-function model(text: string, mesh: MeshConfig = DEFAULT_MESH_CONFIG): MeshModel {
-  const { resources, problems } = parseConfigText(text, 'ap.yaml');
-  assert.deepEqual(problems.filter((p) => p.severity === 'error').map(formatProblem), []);
-  return MeshModel.build({ resources, instances: [], meshConfig: mesh });
-}
 
 const ap = (name: string, ns: string, spec: string) => `
 apiVersion: security.istio.io/v1
@@ -31,25 +25,10 @@ spec:
 ${spec}
 ---`;
 
-const node = (
-  labels: Record<string, string>,
-  type: 'sidecar' | 'router' = 'sidecar',
-): ProxyNode => ({
-  id: `${type}~127.0.0.1~w-0.shop~shop.svc.cluster.local`,
-  type,
-  name: 'w-0',
-  namespace: 'shop',
-  workloadName: 'w',
-  serviceAccount: 'sa',
-  labels,
-  ip: '127.0.0.1',
-  ...(type === 'sidecar' ? { outboundPort: 15001 } : {}),
-  inbound:
-    type === 'sidecar'
-      ? [{ containerPort: 9080, name: 'http', listenPort: 31000, appPort: 31001 }]
-      : [],
-  istioVersion: '',
-});
+const model = (text: string, meshConfig?: MeshConfig): MeshModel =>
+  modelOf(text, meshConfig ? { meshConfig } : {});
+const node = (labels: Record<string, string>, type: 'sidecar' | 'router' = 'sidecar'): ProxyNode =>
+  workloadNode('shop', labels, type);
 
 /** The inbound listener's HTTP filter names and their typed configs. */
 function inboundHttpFilters(m: MeshModel, n: ProxyNode): Obj[] {

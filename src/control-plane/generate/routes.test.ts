@@ -1,14 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseConfigText } from '../../config/parse.js';
-import { formatProblem } from '../../config/resource.js';
 import { RouteTable } from '../../proxy/routes/route-table.js';
 import { packAny, unpackAny } from '../../xds/any.js';
 import type { ProxyNode } from '../../xds/node.js';
 import { TypeUrl } from '../../xds/types.js';
 import type { MeshConfig } from '../model/mesh-config.js';
 import { DEFAULT_MESH_CONFIG } from '../model/mesh-config.js';
-import { MeshModel } from '../model/mesh-model.js';
+import type { MeshModel } from '../model/mesh-model.js';
 import { gatewayServerPorts } from './gateway-servers.js';
 import {
   gatewayRoute,
@@ -16,14 +14,12 @@ import {
   serviceDomains,
   sidecarHttpProxyRoute,
 } from './routes.js';
+import { modelOf } from './testing.js';
 
 type Obj = Record<string, unknown>;
 
-function model(text: string, meshConfig: MeshConfig = DEFAULT_MESH_CONFIG): MeshModel {
-  const { resources, problems } = parseConfigText(text, 'r.yaml');
-  assert.deepEqual(problems.filter((p) => p.severity === 'error').map(formatProblem), []);
-  return MeshModel.build({ resources, instances: [], meshConfig });
-}
+const model = (text: string, meshConfig?: MeshConfig): MeshModel =>
+  modelOf(text, meshConfig ? { meshConfig } : {});
 
 function node(namespace: string, type: ProxyNode['type'] = 'sidecar', labels = {}): ProxyNode {
   return {

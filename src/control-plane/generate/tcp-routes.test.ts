@@ -1,27 +1,20 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseConfigText } from '../../config/parse.js';
-import { formatProblem } from '../../config/resource.js';
 import { compileListener } from '../../proxy/listeners/listener-config.js';
 import { selectChain } from '../../proxy/listeners/filter-chain-match.js';
 import { RouteTable } from '../../proxy/routes/route-table.js';
 import { packAny, unpackAny } from '../../xds/any.js';
 import type { ProxyNode } from '../../xds/node.js';
 import { TypeUrl } from '../../xds/types.js';
-import { DEFAULT_MESH_CONFIG } from '../model/mesh-config.js';
-import { MESH_GATEWAY, MeshModel } from '../model/mesh-model.js';
+import type { MeshModel } from '../model/mesh-model.js';
+import { MESH_GATEWAY } from '../model/mesh-model.js';
 import { sidecarHttpProxyRoute } from './routes.js';
 import { outboundTunnelListener, withTunnelRoutes } from './sidecar-tunnel.js';
 import type { L4Context } from './tcp-routes.js';
 import { longestPrefixMatch, tcpRouteChains, tcpRouteFilter } from './tcp-routes.js';
+import { modelOf as model } from './testing.js';
 
 type Obj = Record<string, unknown>;
-
-function model(text: string): MeshModel {
-  const { resources, problems } = parseConfigText(text, 'r.yaml');
-  assert.deepEqual(problems.filter((p) => p.severity === 'error').map(formatProblem), []);
-  return MeshModel.build({ resources, instances: [], meshConfig: DEFAULT_MESH_CONFIG });
-}
 
 const node: ProxyNode = {
   id: 'sidecar~127.0.0.1~client-0.default~default.svc.cluster.local',
