@@ -5,17 +5,22 @@ import type { IncomingMessage } from 'node:http';
 
 /**
  * Removes every field line of the named headers, in one pass over the raw list (a name is
- * lower-cased only when its length matches one of them). Nothing to do costs one lookup each.
+ * lower-cased only when its length matches one of them). It runs on every request the peer
+ * metadata exchange sees: when no named header is present it allocates nothing.
  */
 export function removeRequestHeaders(req: IncomingMessage, ...names: readonly string[]): void {
   const headers = req.headers as Record<string, unknown>;
-  const present = names.filter((n) => headers[n] !== undefined);
-  if (present.length === 0) return;
-  for (const n of present) delete headers[n];
+  let present = false;
+  for (const n of names) {
+    if (headers[n] === undefined) continue;
+    present = true;
+    delete headers[n];
+  }
+  if (!present) return;
   const raw = req.rawHeaders;
   for (let i = raw.length - 2; i >= 0; i -= 2) {
     const name = raw[i] as string;
-    if (present.some((n) => n.length === name.length) && present.includes(name.toLowerCase()))
+    if (names.some((n) => n.length === name.length) && names.includes(name.toLowerCase()))
       raw.splice(i, 2);
   }
 }

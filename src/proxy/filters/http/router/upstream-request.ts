@@ -57,7 +57,8 @@ const NOT_RELAYED: ReadonlySet<string> = new Set([...HOP_BY_HOP, 'server']);
  * HTTP/1.1 through undici's raw handler interface: headers arrive as a flat list of Buffers and
  * go out as a flat list of strings, with no object built in between (about 15% of a sidecar's
  * CPU, measured). One object per attempt is the handler itself: its methods live on the
- * prototype, so an attempt allocates no closures.
+ * prototype, so an attempt's only closures are the promise's executor and the abort hook the
+ * connection manager calls.
  */
 function attemptHttp1(
   stream: HttpStream,
