@@ -74,3 +74,53 @@ writeFileSync(out, json);
 console.log(
   `gen-protos: ${ENTRY_FILES.length} entry files -> ${path.relative(root, out)} (${Math.round(json.length / 1024)} KiB)`,
 );
+
+// The same messages as a wire schema for proxies (src/xds/wire/schema.ts): per message, its
+// fields as [number, name, kind, ref, repeated, mapKey]; kind is a scalar type, 'message' or
+// 'enum' (for a map, the value's), ref the index of the message or enum it names (-1 for
+// scalars); per enum, its [number, name] pairs in declaration order (aliases included).
+// Proxies decode with it instead of building protobufjs's reflection tree, which costs every
+// sidecar megabytes of heap.
+const messages = [];
+const enums = [];
+const messageIndex = new Map();
+const enumIndex = new Map();
+(function collect(ns) {
+  for (const child of ns.nestedArray) {
+    if (child instanceof protobuf.Type) {
+      messageIndex.set(child, messages.length);
+      messages.push(child);
+    } else if (child instanceof protobuf.Enum) {
+      enumIndex.set(child, enums.length);
+      enums.push(child);
+    }
+    if (child instanceof protobuf.Namespace) collect(child);
+  }
+})(protoRoot);
+const refOf = (field) => {
+  const t = field.resolvedType;
+  if (t instanceof protobuf.Type) return ['message', messageIndex.get(t)];
+  if (t instanceof protobuf.Enum) return ['enum', enumIndex.get(t)];
+  return [field.type, -1];
+};
+const wire = {
+  messages: messages.map((type) => [
+    type.fullName.slice(1),
+    type.fieldsArray.map((f) => {
+      const [kind, ref] = refOf(f);
+      return f.map
+        ? [f.id, f.name, kind, ref, 0, f.keyType]
+        : [f.id, f.name, kind, ref, f.repeated ? 1 : 0];
+    }),
+  ]),
+  enums: enums.map((e) => [
+    e.fullName.slice(1),
+    Object.entries(e.values).map(([name, id]) => [id, name]),
+  ]),
+};
+const wireOut = path.join(root, 'src/xds/generated/envoy-wire.json');
+const wireJson = JSON.stringify(wire);
+writeFileSync(wireOut, wireJson);
+console.log(
+  `gen-protos: ${messages.length} messages, ${enums.length} enums -> ${path.relative(root, wireOut)} (${Math.round(wireJson.length / 1024)} KiB)`,
+);

@@ -29,6 +29,7 @@ import { compileAssignment } from '../src/proxy/upstream/assignment.js';
 import { compileCluster } from '../src/proxy/upstream/cluster-config.js';
 import { ClusterManager } from '../src/proxy/upstream/cluster-manager.js';
 import { unpackAny } from '../src/xds/any.js';
+import { unpackAnyWithProtobufjs } from '../src/xds/wire/testing.js';
 import type { InboundPort, ProxyNode } from '../src/xds/node.js';
 import { nodeId } from '../src/xds/node.js';
 import { TypeUrl } from '../src/xds/types.js';
@@ -133,7 +134,12 @@ class CompiledProxy {
     managers.push(this.clusters);
     for (const type of snapshot.types()) {
       const decoded = new Map<string, Obj>();
-      for (const [name, any] of snapshot.resources(type)) decoded.set(name, unpackAny(any));
+      for (const [name, any] of snapshot.resources(type)) {
+        const object = unpackAny(any);
+        // Proxies decode with src/xds/wire: it must give what protobufjs gives, resource by resource.
+        assert.deepStrictEqual(object, unpackAnyWithProtobufjs(any), `${type} ${name}`);
+        decoded.set(name, object);
+      }
       this.wire.set(type, decoded);
     }
     const of = (type: string) => this.wire.get(type) ?? new Map<string, Obj>();

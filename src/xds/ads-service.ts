@@ -3,13 +3,16 @@
 //
 // Messages keep the proto's snake_case field names. Resources stay packed (`google.protobuf.Any`
 // as {type_url, value}) so that the transport never decodes what it only carries; `node.metadata`
-// is a Struct, exchanged as plain JSON.
+// is a Struct, exchanged as plain JSON. Read and written on the wire directly (src/xds/wire), so
+// that neither side needs protobufjs for the stream itself.
 import type * as grpc from '@grpc/grpc-js';
-import type protobuf from 'protobufjs';
 import type { AnyMessage } from './any.js';
-import { jsonFormToProto } from './json-wrappers.js';
-import { lookupMessage } from './protos.js';
 import { TypeUrl } from './types.js';
+import { decodeMessage, encodeMessage } from './wire/json-form.js';
+import { asBuffer, Reader, WireType } from './wire/reader.js';
+import type { MessageSchema } from './wire/schema.js';
+import { requireMessage } from './wire/schema.js';
+import { Writer } from './wire/writer.js';
 
 /**
  * envoy.config.core.v3.Node as JSON. Decoding keeps every field a client sent (locality,
@@ -56,92 +59,153 @@ export const NACK_CODE = 3;
 
 const SERVICE = 'envoy.service.discovery.v3.AggregatedDiscoveryService';
 
-let requestType: protobuf.Type | undefined;
-let responseType: protobuf.Type | undefined;
-let nodeType: protobuf.Type | undefined;
+// Field numbers (envoy/service/discovery/v3/discovery.proto, google/rpc/status.proto,
+// envoy/config/core/v3/base.proto ControlPlane).
+const REQ_VERSION = 1;
+const REQ_NODE = 2;
+const REQ_RESOURCE_NAMES = 3;
+const REQ_TYPE_URL = 4;
+const REQ_NONCE = 5;
+const REQ_ERROR = 6;
+const RES_VERSION = 1;
+const RES_RESOURCES = 2;
+const RES_TYPE_URL = 4;
+const RES_NONCE = 5;
+const RES_CONTROL_PLANE = 6;
+const LEN = WireType.LengthDelimited;
 
-// Looked up on first use, so that importing this module does not load the protos.
-function types(): { req: protobuf.Type; res: protobuf.Type; node: protobuf.Type } {
-  requestType ??= lookupMessage('envoy.service.discovery.v3.DiscoveryRequest');
-  responseType ??= lookupMessage('envoy.service.discovery.v3.DiscoveryResponse');
-  nodeType ??= lookupMessage('envoy.config.core.v3.Node');
-  return { req: requestType, res: responseType, node: nodeType };
-}
+let nodeSchema: MessageSchema | undefined;
+const node = (): MessageSchema => (nodeSchema ??= requireMessage('envoy.config.core.v3.Node'));
 
 export function encodeDiscoveryRequest(request: DiscoveryRequest): Buffer {
-  const { req } = types();
-  const node = request.node
-    ? {
-        ...request.node,
-        metadata: jsonFormToProto('.google.protobuf.Struct', request.node.metadata ?? {}),
-      }
-    : undefined;
-  const message = req.fromObject({
-    version_info: request.version_info,
-    node,
-    resource_names: request.resource_names,
-    type_url: request.type_url,
-    response_nonce: request.response_nonce,
-    error_detail: request.error_detail,
-  });
-  return Buffer.from(req.encode(message).finish());
-}
-
-interface DecodedRequest {
-  version_info: string;
-  node: protobuf.Message | null;
-  resource_names: string[];
-  type_url: string;
-  response_nonce: string;
-  error_detail: { code: number; message: string } | null;
+  const w = new Writer();
+  if (request.version_info) w.tag(REQ_VERSION, LEN).string(request.version_info);
+  if (request.node) w.tag(REQ_NODE, LEN).bytes(encodeMessage(node(), request.node));
+  for (const name of request.resource_names) w.tag(REQ_RESOURCE_NAMES, LEN).string(name);
+  if (request.type_url) w.tag(REQ_TYPE_URL, LEN).string(request.type_url);
+  if (request.response_nonce) w.tag(REQ_NONCE, LEN).string(request.response_nonce);
+  const error = request.error_detail;
+  if (error) {
+    w.message(REQ_ERROR, (e) => {
+      if (error.code) e.tag(1, WireType.Varint).int32(error.code);
+      if (error.message) e.tag(2, LEN).string(error.message);
+    });
+  }
+  return w.finish();
 }
 
 export function decodeDiscoveryRequest(bytes: Buffer): DiscoveryRequest {
-  const { req, node } = types();
-  const m = req.decode(bytes) as unknown as DecodedRequest;
   const out: DiscoveryRequest = {
-    version_info: m.version_info,
-    resource_names: [...m.resource_names],
-    type_url: m.type_url,
-    response_nonce: m.response_nonce,
+    version_info: '',
+    resource_names: [],
+    type_url: '',
+    response_nonce: '',
   };
-  if (m.node) {
-    // json: true turns the metadata Struct into plain JSON (src/xds/json-wrappers.ts).
-    out.node = node.toObject(m.node, { json: true, longs: Number, enums: String }) as NodeMessage;
-  }
-  if (m.error_detail) {
-    out.error_detail = { code: m.error_detail.code, message: m.error_detail.message };
+  const r = new Reader(asBuffer(bytes));
+  while (r.pos < r.end) {
+    const tag = r.uint32();
+    switch (tag) {
+      case (REQ_VERSION << 3) | LEN:
+        out.version_info = r.string();
+        break;
+      case (REQ_NODE << 3) | LEN:
+        out.node = decodeMessage(node(), r.bytes()) as NodeMessage;
+        break;
+      case (REQ_RESOURCE_NAMES << 3) | LEN:
+        out.resource_names.push(r.string());
+        break;
+      case (REQ_TYPE_URL << 3) | LEN:
+        out.type_url = r.string();
+        break;
+      case (REQ_NONCE << 3) | LEN:
+        out.response_nonce = r.string();
+        break;
+      case (REQ_ERROR << 3) | LEN:
+        out.error_detail = decodeStatus(r);
+        break;
+      default:
+        r.skip(tag & 7);
+    }
   }
   return out;
+}
+
+/** google.rpc.Status: its code and message (details are not read). */
+function decodeStatus(r: Reader): ErrorDetail {
+  const end = r.delimited();
+  const status: ErrorDetail = { code: 0, message: '' };
+  while (r.pos < end) {
+    const tag = r.uint32();
+    if (tag === ((1 << 3) | WireType.Varint)) status.code = r.uint32() | 0;
+    else if (tag === ((2 << 3) | LEN)) status.message = r.string();
+    else r.skip(tag & 7);
+  }
+  return status;
 }
 
 export function encodeDiscoveryResponse(response: DiscoveryResponse): Buffer {
-  // protobufjs encodes plain objects of the right shape directly: no fromObject pass per push.
-  return Buffer.from(
-    types()
-      .res.encode(response as unknown as protobuf.Message)
-      .finish(),
-  );
-}
-
-interface DecodedResponse {
-  version_info: string;
-  resources: { type_url: string; value: Uint8Array }[];
-  type_url: string;
-  nonce: string;
-  control_plane: { identifier: string } | null;
+  const w = new Writer();
+  if (response.version_info) w.tag(RES_VERSION, LEN).string(response.version_info);
+  for (const resource of response.resources) {
+    w.message(RES_RESOURCES, (a) => {
+      a.tag(1, LEN).string(resource.type_url);
+      a.tag(2, LEN).bytes(resource.value);
+    });
+  }
+  if (response.type_url) w.tag(RES_TYPE_URL, LEN).string(response.type_url);
+  if (response.nonce) w.tag(RES_NONCE, LEN).string(response.nonce);
+  const cp = response.control_plane;
+  if (cp) w.message(RES_CONTROL_PLANE, (c) => c.tag(1, LEN).string(cp.identifier));
+  return w.finish();
 }
 
 export function decodeDiscoveryResponse(bytes: Buffer): DiscoveryResponse {
-  const m = types().res.decode(bytes) as unknown as DecodedResponse;
-  const out: DiscoveryResponse = {
-    version_info: m.version_info,
-    resources: m.resources.map((r) => ({ type_url: r.type_url, value: Buffer.from(r.value) })),
-    type_url: m.type_url,
-    nonce: m.nonce,
-  };
-  if (m.control_plane) out.control_plane = { identifier: m.control_plane.identifier };
+  const out: DiscoveryResponse = { version_info: '', resources: [], type_url: '', nonce: '' };
+  const r = new Reader(asBuffer(bytes));
+  while (r.pos < r.end) {
+    const tag = r.uint32();
+    switch (tag) {
+      case (RES_VERSION << 3) | LEN:
+        out.version_info = r.string();
+        break;
+      case (RES_RESOURCES << 3) | LEN:
+        out.resources.push(decodePackedAny(r));
+        break;
+      case (RES_TYPE_URL << 3) | LEN:
+        out.type_url = r.string();
+        break;
+      case (RES_NONCE << 3) | LEN:
+        out.nonce = r.string();
+        break;
+      case (RES_CONTROL_PLANE << 3) | LEN: {
+        const end = r.delimited();
+        const cp = { identifier: '' };
+        while (r.pos < end) {
+          const t = r.uint32();
+          if (t === ((1 << 3) | LEN)) cp.identifier = r.string();
+          else r.skip(t & 7);
+        }
+        out.control_plane = cp;
+        break;
+      }
+      default:
+        r.skip(tag & 7);
+    }
+  }
   return out;
+}
+
+/** A resource as it came: its type URL and its bytes (a copy, so the response can go). */
+function decodePackedAny(r: Reader): AnyMessage {
+  const end = r.delimited();
+  const any: AnyMessage = { type_url: '', value: Buffer.alloc(0) };
+  while (r.pos < end) {
+    const tag = r.uint32();
+    if (tag === ((1 << 3) | LEN)) any.type_url = r.string();
+    else if (tag === ((2 << 3) | LEN)) any.value = Buffer.from(r.bytes());
+    else r.skip(tag & 7);
+  }
+  return any;
 }
 
 /**

@@ -4,6 +4,10 @@ import type protobuf from 'protobufjs';
 import { JSON_FORM_TYPES, jsonFormToProto } from './json-wrappers.js';
 import { lookupMessage } from './protos.js';
 import { TYPE_PREFIX, messageNameOf } from './types.js';
+import { ProtoShapeError } from './wire/json-form.js';
+
+// Proxies decode with src/xds/wire (no protobufjs); these are the same functions.
+export { ProtoShapeError, unpackAny } from './wire/json-form.js';
 
 export interface AnyMessage {
   type_url: string;
@@ -14,17 +18,6 @@ export interface AnyMessage {
 export interface TypedObject {
   '@type': string;
   [field: string]: unknown;
-}
-
-export class ProtoShapeError extends Error {
-  readonly code = 'ERR_PROTO_SHAPE';
-  constructor(
-    readonly messageType: string,
-    readonly fieldPath: string,
-    detail: string,
-  ) {
-    super(`${messageType}: ${fieldPath || '(root)'}: ${detail}`);
-  }
 }
 
 /**
@@ -110,7 +103,10 @@ export function typed(messageName: string, fields: Record<string, unknown>): Typ
   return { '@type': TYPE_PREFIX + messageName, ...fields };
 }
 
-/** Options for decoding: the same shape Envoy's JSON config dump uses (field names as in the proto). */
+/**
+ * The protobufjs toObject options whose output src/xds/wire's decoder reproduces: the shape
+ * Envoy's JSON config dump uses (field names as in the proto).
+ */
 export const DECODE_OPTIONS: protobuf.IConversionOptions = {
   enums: String,
   longs: Number,
@@ -119,9 +115,3 @@ export const DECODE_OPTIONS: protobuf.IConversionOptions = {
   arrays: false,
   json: true,
 };
-
-/** Decodes an Any into a plain object; nested Anys become `{"@type": ..., ...}`. */
-export function unpackAny(any: { type_url: string; value: Uint8Array }): Record<string, unknown> {
-  const type = lookupMessage(messageNameOf(any.type_url));
-  return type.toObject(type.decode(any.value), DECODE_OPTIONS) as Record<string, unknown>;
-}

@@ -4,11 +4,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import protobuf from 'protobufjs';
 import { registerJsonWrappers } from './json-wrappers.js';
+import { ProtoDescriptorMissingError } from './wire/schema.js';
 
-/** Thrown when the build has not written the descriptor. */
-export class ProtoDescriptorMissingError extends Error {
-  readonly code = 'ERR_PROTO_DESCRIPTOR_MISSING';
-}
+export { ProtoDescriptorMissingError };
 
 // From src/xds (tsx) or dist/src/xds (compiled).
 const CANDIDATES = [

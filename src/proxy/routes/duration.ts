@@ -1,5 +1,5 @@
 // Durations in proto3 JSON form ("1.5s", as decoded resources carry them) to milliseconds.
-import { parseProtoDuration } from '../../xds/json-wrappers.js';
+import { parseProtoDuration } from '../../xds/duration.js';
 import { ConfigError } from '../config-error.js';
 
 /** 0 for an absent duration; a ConfigError naming `field` for a malformed one. */

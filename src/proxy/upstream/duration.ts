@@ -1,5 +1,5 @@
 // Proto3 JSON durations ("1.5s") in milliseconds, for cluster settings; errors name the field.
-import { parseProtoDuration } from '../../xds/json-wrappers.js';
+import { parseProtoDuration } from '../../xds/duration.js';
 import { ConfigError } from '../config-error.js';
 
 /** Milliseconds of a duration field; `fallback` when the field is absent. */

@@ -7,7 +7,7 @@ import { compileValueMatcher } from '../../../authz/matcher.js';
 import type { Predicate } from '../../../routes/matchers.js';
 import { compileStringMatcher } from '../../../routes/matchers.js';
 import { durationMs } from '../../../routes/duration.js';
-import { protoRoot } from '../../../../xds/protos.js';
+import { enumSchema } from '../../../../xds/wire/schema.js';
 
 type Obj = Record<string, unknown>;
 
@@ -53,7 +53,7 @@ function statusCode(code: unknown): number {
   if (typeof code === 'number') return code;
   const n = Number(code);
   if (Number.isInteger(n)) return n;
-  const v = protoRoot.lookupEnum('envoy.type.v3.StatusCode').values[String(code)];
+  const v = enumSchema('envoy.type.v3.StatusCode')?.numbers.get(String(code));
   if (v === undefined)
     throw new ConfigError('status_on_error.code', `unknown status ${String(code)}`);
   return v;
