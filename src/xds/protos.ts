@@ -1,6 +1,7 @@
-// Envoy's xDS v3 protos as one protobufjs Root, shared by the control plane (which encodes) and
-// the proxy (which decodes). The build parses the .proto files once (scripts/gen-protos.mjs);
-// here the descriptor it wrote is loaded, field names kept snake_case as in the protos.
+// Envoy's xDS v3 protos as one protobufjs Root: the control plane encodes resources with it
+// (src/xds/any.ts). The build parses the .proto files once (scripts/gen-protos.mjs); here the
+// descriptor it wrote is loaded, field names kept snake_case as in the protos. Proxies do not
+// load it: they decode with src/xds/wire and the wire schema the build wrote beside it.
 import { existsSync, readFileSync } from 'node:fs';
 import protobuf from 'protobufjs';
 import { registerJsonWrappers } from './json-wrappers.js';
