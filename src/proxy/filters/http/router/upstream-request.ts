@@ -35,6 +35,23 @@ export function attemptUpstream(stream: HttpStream, o: AttemptOptions): Promise<
 
 const UNUSED_SERVERNAME = 'unused.invalid';
 
+/**
+ * A header value as a string. A long value that repeats response after response (the peer's
+ * `x-envoy-peer-metadata`, some 500 bytes on every response of a mesh peer) is converted once:
+ * equal bytes get the same string back, which also keeps the peer lookup keyed by it cheap.
+ */
+function headerText(bytes: Buffer): string {
+  if (bytes.length < LONG_HEADER) return bytes.toString('latin1');
+  if (lastLong && bytes.equals(lastLong.bytes)) return lastLong.text;
+  // undici's bytes are a view of the socket's read buffer: keep a copy of its own.
+  const copy = Buffer.allocUnsafeSlow(bytes.length);
+  bytes.copy(copy);
+  lastLong = { bytes: copy, text: bytes.toString('latin1') };
+  return lastLong.text;
+}
+const LONG_HEADER = 128;
+let lastLong: { bytes: Buffer; text: string } | undefined;
+
 /** A header of undici's flat raw list, found by (lower-case) name. */
 function rawLookup(raw: Buffer[]): (name: string) => string | undefined {
   return (name) => {
@@ -137,7 +154,7 @@ class Http1Attempt implements Dispatcher.DispatchHandler {
     for (let i = 0; i < raw.length; i += 2) {
       const name = (raw[i] as Buffer).toString('latin1');
       if (NOT_RELAYED.has(name.toLowerCase())) continue;
-      out.push(name, (raw[i + 1] as Buffer).toString('latin1'));
+      out.push(name, headerText(raw[i + 1] as Buffer));
     }
     o.decorateHeaders(statusCode, out);
     stream.responseStarted = true;

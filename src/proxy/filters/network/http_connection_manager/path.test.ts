@@ -134,6 +134,23 @@ test('request targets: origin form, absolute form, query, fragment', () => {
     path: '/x',
     query: '',
   });
+  // Not a scheme, or a line break after the authority: malformed, as the old regex had it.
+  for (const bad of [
+    '1http://a/',
+    'ht_tp://a/',
+    '://a/',
+    'http:/a/',
+    'http://a/b\nc',
+    'a b://c/',
+  ]) {
+    assert.equal(parseRequestTarget(bad), undefined, bad);
+  }
+  assert.deepEqual(parseRequestTarget('git+ssh.x-y://h/p'), {
+    authority: 'h',
+    scheme: 'git+ssh.x-y',
+    path: '/p',
+    query: '',
+  });
   assert.deepEqual(parseRequestTarget('\\admin?x'), {
     authority: undefined,
     scheme: undefined,

@@ -142,6 +142,25 @@ export interface RequestTarget {
   readonly query: string;
 }
 
+/** `/`, `?` and `#`: where an absolute-form target's authority ends. */
+const AUTHORITY_END: ReadonlySet<number> = new Set([0x2f, 0x3f, 0x23]);
+const LINE_BREAK = /[\n\r\u2028\u2029]/;
+
+/** url[0, end) is a scheme: a letter, then letters, digits, `+`, `-` and `.`. */
+function isScheme(url: string, end: number): boolean {
+  for (let i = 0; i < end; i++) {
+    const c = url.charCodeAt(i) | 0x20; // ASCII letters to lower case
+    const letter = c >= 0x61 && c <= 0x7a;
+    if (i === 0 ? !letter : !letter && !SCHEME_EXTRA.has(url.charCodeAt(i))) return false;
+  }
+  return true;
+}
+
+/** Digits, `+`, `-` and `.`. */
+const SCHEME_EXTRA: ReadonlySet<number> = new Set([
+  0x2b, 0x2d, 0x2e, 0x30, 0x31, 0x32, 0x33, 0x34, 0x35, 0x36, 0x37, 0x38, 0x39,
+]);
+
 /**
  * Splits a request-target in origin form or absolute form; undefined when malformed. A fragment
  * is dropped (clients never send one; Envoy strips it from :path by default).
@@ -152,11 +171,16 @@ export function parseRequestTarget(url: string): RequestTarget | undefined {
   let rest = url;
   // A backslash is a slash to Envoy's canonicaliser: `\admin` is an origin-form target.
   if (!url.startsWith('/') && !url.startsWith('\\')) {
-    const m = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\/([^/?#]*)(.*)$/.exec(url);
-    if (!m) return undefined;
-    scheme = (m[1] ?? '').toLowerCase();
-    authority = m[2] ?? '';
-    rest = m[3] || '/';
+    // absolute-form, `scheme://authority[/path][?query]` (RFC 3986 §3.1, §3.2): scanned by hand,
+    // as a proxy's every request has this form.
+    const sep = url.indexOf('://');
+    if (sep < 1 || !isScheme(url, sep)) return undefined;
+    let end = sep + 3;
+    while (end < url.length && !AUTHORITY_END.has(url.charCodeAt(end))) end++;
+    scheme = url.slice(0, sep).toLowerCase();
+    authority = url.slice(sep + 3, end);
+    rest = url.slice(end) || '/';
+    if (LINE_BREAK.test(rest)) return undefined;
     if (!rest.startsWith('/')) rest = '/' + rest;
   }
   const hash = rest.indexOf('#');
