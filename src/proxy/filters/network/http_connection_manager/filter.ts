@@ -168,10 +168,19 @@ export class HttpConnectionManager {
       this.reply(stream, view instanceof PathRedirect ? view.reply(stream) : view);
       return;
     }
-    void this.run(stream).catch((e: unknown) => this.reply(stream, e as Error));
+    try {
+      this.run(stream);
+    } catch (e) {
+      this.reply(stream, e as Error);
+    }
   }
 
-  private async run(stream: HttpStream): Promise<void> {
+  /**
+   * Routes the request and runs its filters, synchronously as long as they answer at once; a
+   * filter that returns a promise (an authorization call, a delay) continues the chain when it
+   * settles. Throws what a synchronous step throws; later failures become local replies.
+   */
+  private run(stream: HttpStream): void {
     const table = this.routeTable();
     const match = table?.route(stream.view);
     if (!match) throw noRoute();
@@ -180,19 +189,32 @@ export class HttpConnectionManager {
     const action = match.route.action;
     // Envoy resolves the weighted cluster with the route: filters see it (fault upstream_cluster).
     if (action.kind === 'forward') stream.clusterChoice = action.chooseCluster();
+    this.runFilters(stream, match.route, 0);
+  }
+
+  /** The request filters from `from` on, then the route's action. */
+  private runFilters(stream: HttpStream, route: CompiledRoute, from: number): void {
     const filters = this.config.filters;
-    for (let i = 0; i < filters.length; i++) {
+    for (let i = from; i < filters.length; i++) {
       const f = (filters[i] as (typeof filters)[number]).filter;
       if (!f.onRequest) continue;
       const result = f.onRequest(stream);
-      const reply = result instanceof Promise ? await result : result;
-      if (reply) {
-        this.prepareEncode(stream, i, match.route, false);
-        this.reply(stream, reply);
+      if (result instanceof Promise) {
+        result
+          .then((reply) => {
+            if (reply) this.stopAt(stream, i, route, reply);
+            else this.runFilters(stream, route, i + 1);
+          })
+          .catch((e: unknown) => this.reply(stream, e as Error));
+        return;
+      }
+      if (result) {
+        this.stopAt(stream, i, route, result);
         return;
       }
     }
-    this.prepareEncode(stream, filters.length, match.route, true);
+    this.prepareEncode(stream, filters.length, route, true);
+    const action = route.action;
     switch (action.kind) {
       case 'direct':
         this.reply(stream, { status: action.status, body: action.body });
@@ -205,9 +227,15 @@ export class HttpConnectionManager {
         });
         return;
       case 'forward':
-        await this.router.forward(stream, action);
+        this.router.forward(stream, action).catch((e: unknown) => this.reply(stream, e as Error));
         return;
     }
+  }
+
+  /** Filter `i` answered the request itself: the filters before it encode its reply. */
+  private stopAt(stream: HttpStream, i: number, route: CompiledRoute, reply: LocalReply): void {
+    this.prepareEncode(stream, i, route, false);
+    this.reply(stream, reply);
   }
 
   /**
