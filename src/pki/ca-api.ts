@@ -26,6 +26,7 @@ export interface IstioCertificateResponse {
 // IstioCertificateResponse { repeated string cert_chain = 1; } — cert_chain is leaf … root.
 // Written and read on the wire directly (src/xds/wire): a proxy's agent needs no protobufjs.
 const LEN = WireType.LengthDelimited;
+const STRUCT = 'google.protobuf.Struct';
 
 export function encodeCertificateRequest(m: IstioCertificateRequest): Buffer {
   const w = new Writer();
@@ -67,8 +68,6 @@ export function decodeCertificateResponse(bytes: Buffer): IstioCertificateRespon
   }
   return out;
 }
-
-const STRUCT = 'google.protobuf.Struct';
 
 /** The grpc-js definition (server and client share it). */
 export const caServiceDefinition: grpc.ServiceDefinition = {
