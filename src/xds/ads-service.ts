@@ -121,7 +121,7 @@ export function decodeDiscoveryRequest(bytes: Buffer): DiscoveryRequest {
         out.response_nonce = r.string();
         break;
       case (REQ_ERROR << 3) | LEN:
-        out.error_detail = decodeStatus(r);
+        out.error_detail = decodeStatus(r.sub());
         break;
       default:
         r.skip(tag & 7);
@@ -132,9 +132,8 @@ export function decodeDiscoveryRequest(bytes: Buffer): DiscoveryRequest {
 
 /** google.rpc.Status: its code and message (details are not read). */
 function decodeStatus(r: Reader): ErrorDetail {
-  const end = r.delimited();
   const status: ErrorDetail = { code: 0, message: '' };
-  while (r.pos < end) {
+  while (r.pos < r.end) {
     const tag = r.uint32();
     if (tag === ((1 << 3) | WireType.Varint)) status.code = r.uint32() | 0;
     else if (tag === ((2 << 3) | LEN)) status.message = r.string();
@@ -169,7 +168,7 @@ export function decodeDiscoveryResponse(bytes: Buffer): DiscoveryResponse {
         out.version_info = r.string();
         break;
       case (RES_RESOURCES << 3) | LEN:
-        out.resources.push(decodePackedAny(r));
+        out.resources.push(decodePackedAny(r.sub()));
         break;
       case (RES_TYPE_URL << 3) | LEN:
         out.type_url = r.string();
@@ -178,12 +177,12 @@ export function decodeDiscoveryResponse(bytes: Buffer): DiscoveryResponse {
         out.nonce = r.string();
         break;
       case (RES_CONTROL_PLANE << 3) | LEN: {
-        const end = r.delimited();
+        const c = r.sub();
         const cp = { identifier: '' };
-        while (r.pos < end) {
-          const t = r.uint32();
-          if (t === ((1 << 3) | LEN)) cp.identifier = r.string();
-          else r.skip(t & 7);
+        while (c.pos < c.end) {
+          const t = c.uint32();
+          if (t === ((1 << 3) | LEN)) cp.identifier = c.string();
+          else c.skip(t & 7);
         }
         out.control_plane = cp;
         break;
@@ -197,9 +196,8 @@ export function decodeDiscoveryResponse(bytes: Buffer): DiscoveryResponse {
 
 /** A resource as it came: its type URL and its bytes (a copy, so the response can go). */
 function decodePackedAny(r: Reader): AnyMessage {
-  const end = r.delimited();
   const any: AnyMessage = { type_url: '', value: Buffer.alloc(0) };
-  while (r.pos < end) {
+  while (r.pos < r.end) {
     const tag = r.uint32();
     if (tag === ((1 << 3) | LEN)) any.type_url = r.string();
     else if (tag === ((2 << 3) | LEN)) any.value = Buffer.from(r.bytes());

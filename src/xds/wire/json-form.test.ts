@@ -232,6 +232,76 @@ spec:
   });
 });
 
+describe('wire decoding of hostile bytes', () => {
+  test('a sub-message cannot claim bytes beyond itself (an Any whose value runs past it)', () => {
+    const w = new Writer();
+    w.tag(1, LEN).string('l');
+    w.message(3, (fc) =>
+      fc.message(3, (f) =>
+        f.message(4, (a) => {
+          a.tag(1, LEN).string('type.googleapis.com/envoy.config.core.v3.ControlPlane');
+          a.tag(2, LEN).uint32(40); // claims 40 bytes; the Any ends here
+        }),
+      ),
+    );
+    w.tag(1, LEN).string('a sibling that must not be read as the Any value');
+    assert.throws(
+      () => decodeMessage(requireMessage('envoy.config.listener.v3.Listener'), w.finish()),
+      WireError,
+    );
+  });
+
+  test('nesting deeper than 100 levels, of messages or of groups, is refused', () => {
+    // Value { list_value: ListValue { values: [Value { list_value: ... }] } }, 150 times.
+    let inner = Buffer.alloc(0);
+    for (let i = 0; i < 150; i++) {
+      const list = Buffer.concat([Buffer.from([0x0a]), lengthOf(inner), inner]);
+      inner = Buffer.concat([Buffer.from([0x32]), lengthOf(list), list]);
+    }
+    const struct = requireMessage('google.protobuf.Struct');
+    const deep = new Writer().message(1, (e) => {
+      e.tag(1, LEN).string('k');
+      e.tag(2, LEN).bytes(inner);
+    });
+    assert.throws(() => decodeMessage(struct, deep.finish()), /nested deeper than 100/);
+    const groups = Buffer.concat([
+      Buffer.alloc(200, 0x13 /* field 2, start group */),
+      Buffer.from([0x0a, 0x00]),
+    ]);
+    assert.throws(
+      () => decodeMessage(requireMessage('envoy.config.core.v3.ControlPlane'), groups),
+      /nested deeper than 100/,
+    );
+  });
+
+  test('a key named __proto__ stays an ordinary key', () => {
+    const bytes = encodeMessage(requireMessage('envoy.config.core.v3.Metadata'), {
+      filter_metadata: { ['__proto__']: { polluted: true } },
+    });
+    const m = decodeMessage(requireMessage('envoy.config.core.v3.Metadata'), bytes);
+    const fm = m['filter_metadata'] as Record<string, unknown>;
+    assert.equal(Object.getPrototypeOf(fm), Object.prototype);
+    assert.deepEqual(Object.keys(fm), ['__proto__']);
+    assert.equal(({} as Record<string, unknown>)['polluted'], undefined);
+  });
+
+  test("a map entry without its value gets the value type's default", () => {
+    const w = new Writer();
+    w.message(1, (e) => e.tag(1, LEN).string('istio')); // filter_metadata { key: "istio" }
+    // (protobufjs throws a TypeError on this one.)
+    assert.deepStrictEqual(
+      decodeMessage(requireMessage('envoy.config.core.v3.Metadata'), w.finish()),
+      {
+        filter_metadata: { istio: {} },
+      },
+    );
+  });
+});
+
+function lengthOf(b: Buffer): Buffer {
+  return new Writer().uint32(b.length).finish();
+}
+
 describe('wire encoding from the JSON form', () => {
   test('a Node with Struct metadata and a locality, as protobufjs reads it back', () => {
     const node = {
@@ -307,6 +377,21 @@ describe('wire encoding from the JSON form', () => {
         name,
       );
     }
+  });
+
+  test('an Any: packed bytes in base64, and a type URL without a slash, as protobufjs writes them', () => {
+    const any = requireMessage('google.protobuf.Any');
+    const packed = { type_url: 'type.googleapis.com/example.Unknown', value: 'CAE=' };
+    assert.deepStrictEqual(decodeMessage(any, encodeMessage(any, packed)), packed);
+    const bare = encodeMessage(any, {
+      '@type': 'envoy.config.core.v3.ControlPlane',
+      identifier: 'x',
+    });
+    const type = lookupMessage('google.protobuf.Any');
+    const theirs = type.encode(
+      type.fromObject({ '@type': 'envoy.config.core.v3.ControlPlane', identifier: 'x' }),
+    );
+    assert.deepEqual(bare, Buffer.from(theirs.finish()));
   });
 
   test('a key the message does not have is refused with its path', () => {

@@ -6,7 +6,9 @@
 // It is the form protobufjs's toObject gives with the options skiff always used (enums: String,
 // longs: Number, bytes: String, json: true, src/xds/json-wrappers.ts registered), so proxies get
 // the same objects without loading protobufjs; src/xds/wire/json-form.test.ts checks the two
-// agree on every resource the control plane generates.
+// agree on every resource the control plane generates. On malformed bytes it is stricter: a
+// sub-message cannot reach past its own length, nesting stops at 100 levels, a known field with
+// the wrong wire type is refused, and all of it throws a WireError.
 import { asBuffer, Reader, WireError, WireType } from './reader.js';
 import type { FieldSpec, MessageSchema } from './schema.js';
 import { messageSchema } from './schema.js';
@@ -66,8 +68,7 @@ const WRAPPERS: ReadonlyMap<string, unknown> = new Map<string, unknown>([
 
 /** Decodes a message (a resource, or a Node) into its JSON form. */
 export function decodeMessage(schema: MessageSchema, bytes: Uint8Array): Record<string, unknown> {
-  const r = new Reader(asBuffer(bytes));
-  return readMessage(schema, r, r.end) as Record<string, unknown>;
+  return readMessage(schema, new Reader(asBuffer(bytes))) as Record<string, unknown>;
 }
 
 /** Decodes an Any's value as the message its type URL names, into its JSON form. */
@@ -78,23 +79,24 @@ export function unpackAny(any: { type_url: string; value: Uint8Array }): Record<
   return decodeMessage(schema, any.value);
 }
 
-function readMessage(schema: MessageSchema, r: Reader, end: number): unknown {
+/** A message in its JSON form; `r` is bounded to the message. */
+function readMessage(schema: MessageSchema, r: Reader): unknown {
   const name = schema.fullName;
   if (name.startsWith('google.protobuf.')) {
-    if (name === 'google.protobuf.Any') return readAny(r, end);
-    if (name === 'google.protobuf.Duration') return readDuration(r, end);
-    if (name === 'google.protobuf.Struct') return readStruct(r, end);
+    if (name === 'google.protobuf.Any') return readAny(r);
+    if (name === 'google.protobuf.Duration') return readDuration(r);
+    if (name === 'google.protobuf.Struct') return readStruct(r);
     if (WRAPPERS.has(name)) {
-      const fields = readFields(schema, r, end);
+      const fields = readFields(schema, r);
       return 'value' in fields ? fields['value'] : WRAPPERS.get(name);
     }
   }
-  return readFields(schema, r, end);
+  return readFields(schema, r);
 }
 
-function readFields(schema: MessageSchema, r: Reader, end: number): Record<string, unknown> {
+function readFields(schema: MessageSchema, r: Reader): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  while (r.pos < end) {
+  while (r.pos < r.end) {
     const tag = r.uint32();
     const wireType = tag & 7;
     const field = schema.byId.get(tag >>> 3);
@@ -107,18 +109,16 @@ function readFields(schema: MessageSchema, r: Reader, end: number): Record<strin
     } else if (!field.repeated) {
       out[field.name] = readValue(schema, field, r, wireType);
     } else if (wireType === WireType.LengthDelimited && isPacked(field)) {
-      const runEnd = r.delimited();
-      if (r.pos < runEnd) {
+      const run = r.sub();
+      if (run.pos < run.end) {
         const list = (out[field.name] ??= []) as unknown[];
         const elementType = WIRE_TYPE_OF[field.kind] as number;
-        while (r.pos < runEnd) list.push(readValue(schema, field, r, elementType));
+        while (run.pos < run.end) list.push(readValue(schema, field, run, elementType));
       }
-      if (r.pos !== runEnd) throw new WireError(`${schema.fullName}.${field.name}: bad packed run`);
     } else {
       ((out[field.name] ??= []) as unknown[]).push(readValue(schema, field, r, wireType));
     }
   }
-  if (r.pos !== end) throw new WireError(`${schema.fullName}: a field runs past the message`);
   return out;
 }
 
@@ -134,12 +134,7 @@ function readValue(schema: MessageSchema, field: FieldSpec, r: Reader, wireType:
       `${schema.fullName}.${field.name}: wire type ${wireType}, expected ${String(expected)}`,
     );
   }
-  if (field.kind === 'message') {
-    const end = r.delimited();
-    const value = readMessage(field.message as MessageSchema, r, end);
-    r.pos = end;
-    return value;
-  }
+  if (field.kind === 'message') return readMessage(field.message as MessageSchema, r.sub());
   if (field.kind === 'enum') {
     const n = r.uint32() | 0;
     return field.enumType?.names.get(n) ?? n;
@@ -203,23 +198,36 @@ function readMapEntry(
   r: Reader,
   into: Record<string, unknown>,
 ): void {
-  const end = r.delimited();
+  const entry = r.sub();
   let key: unknown = field.mapKey === 'string' ? '' : field.mapKey === 'bool' ? false : 0;
   let value: unknown;
-  while (r.pos < end) {
-    const tag = r.uint32();
-    if (tag >>> 3 === 1) key = readScalar(field.mapKey as string, r);
-    else if (tag >>> 3 === 2) value = readValue(schema, field, r, tag & 7);
-    else r.skip(tag & 7);
+  while (entry.pos < entry.end) {
+    const tag = entry.uint32();
+    if (tag >>> 3 === 1) key = readScalar(field.mapKey as string, entry);
+    else if (tag >>> 3 === 2) value = readValue(schema, field, entry, tag & 7);
+    else entry.skip(tag & 7);
   }
-  if (r.pos !== end) throw new WireError(`${schema.fullName}.${field.name}: bad map entry`);
-  into[String(key)] = value ?? defaultOf(field);
+  setKey(into, String(key), value ?? defaultOf(field));
+}
+
+/** Sets a key that came off the wire as an own property, `__proto__` included. */
+function setKey(object: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__') {
+    Object.defineProperty(object, key, {
+      value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  } else {
+    object[key] = value;
+  }
 }
 
 function defaultOf(field: FieldSpec): unknown {
   switch (field.kind) {
-    case 'message':
-      return {};
+    case 'message': // the message with no fields, in its JSON form ("0s" for a Duration)
+      return readMessage(field.message as MessageSchema, new Reader(Buffer.alloc(0)));
     case 'enum':
       return field.enumType?.names.get(0) ?? 0;
     case 'string':
@@ -232,10 +240,10 @@ function defaultOf(field: FieldSpec): unknown {
   }
 }
 
-function readAny(r: Reader, end: number): Record<string, unknown> {
+function readAny(r: Reader): Record<string, unknown> {
   let typeUrl: string | undefined;
   let value: Buffer | undefined;
-  while (r.pos < end) {
+  while (r.pos < r.end) {
     const tag = r.uint32();
     if (tag === ((1 << 3) | WireType.LengthDelimited)) typeUrl = r.string();
     else if (tag === ((2 << 3) | WireType.LengthDelimited)) value = r.bytes();
@@ -247,8 +255,7 @@ function readAny(r: Reader, end: number): Record<string, unknown> {
     const inner = messageSchema(name);
     if (inner) {
       const bytes = value ?? Buffer.alloc(0);
-      const ir = new Reader(bytes);
-      const object = readMessage(inner, ir, ir.end);
+      const object = readMessage(inner, new Reader(bytes, 0, bytes.length, r.depth + 1));
       if (object === null || typeof object !== 'object') return object as Record<string, unknown>;
       (object as Record<string, unknown>)['@type'] =
         (slash >= 0 ? typeUrl.slice(0, slash + 1) : TYPE_URL_PREFIX) + name;
@@ -262,10 +269,10 @@ function readAny(r: Reader, end: number): Record<string, unknown> {
   return out;
 }
 
-function readDuration(r: Reader, end: number): string {
+function readDuration(r: Reader): string {
   let seconds = 0;
   let nanos = 0;
-  while (r.pos < end) {
+  while (r.pos < r.end) {
     const tag = r.uint32();
     if (tag === ((1 << 3) | WireType.Varint)) {
       r.varint64();
@@ -279,27 +286,24 @@ function readDuration(r: Reader, end: number): string {
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
 /** google.protobuf.Struct { map<string, Value> fields = 1; } as a JSON object. */
-function readStruct(r: Reader, end: number): { [key: string]: Json } {
+function readStruct(r: Reader): { [key: string]: Json } {
   const out: { [key: string]: Json } = {};
-  while (r.pos < end) {
+  while (r.pos < r.end) {
     const tag = r.uint32();
     if (tag !== ((1 << 3) | WireType.LengthDelimited)) {
       r.skip(tag & 7);
       continue;
     }
-    const entryEnd = r.delimited();
+    const entry = r.sub();
     let key = '';
     let value: Json = null;
-    while (r.pos < entryEnd) {
-      const t = r.uint32();
-      if (t === ((1 << 3) | WireType.LengthDelimited)) key = r.string();
-      else if (t === ((2 << 3) | WireType.LengthDelimited)) {
-        const valueEnd = r.delimited();
-        value = readJsonValue(r, valueEnd);
-        r.pos = valueEnd;
-      } else r.skip(t & 7);
+    while (entry.pos < entry.end) {
+      const t = entry.uint32();
+      if (t === ((1 << 3) | WireType.LengthDelimited)) key = entry.string();
+      else if (t === ((2 << 3) | WireType.LengthDelimited)) value = readJsonValue(entry.sub());
+      else entry.skip(t & 7);
     }
-    out[key] = value;
+    setKey(out, key, value);
   }
   return out;
 }
@@ -308,13 +312,13 @@ function readStruct(r: Reader, end: number): { [key: string]: Json } {
  * google.protobuf.Value as JSON. Its `kind` is a oneof; were several on the wire, a struct wins,
  * then a list, a string, a number and a bool, as src/xds/json-wrappers.ts reads them.
  */
-function readJsonValue(r: Reader, end: number): Json {
+function readJsonValue(r: Reader): Json {
   let struct: { [key: string]: Json } | undefined;
   let list: Json[] | undefined;
   let str: string | undefined;
   let num: number | undefined;
   let bool: boolean | undefined;
-  while (r.pos < end) {
+  while (r.pos < r.end) {
     const tag = r.uint32();
     switch (tag) {
       case (2 << 3) | WireType.Fixed64:
@@ -327,18 +331,12 @@ function readJsonValue(r: Reader, end: number): Json {
         r.varint64();
         bool = r.lo !== 0 || r.hi !== 0;
         break;
-      case (5 << 3) | WireType.LengthDelimited: {
-        const e = r.delimited();
-        struct = readStruct(r, e);
-        r.pos = e;
+      case (5 << 3) | WireType.LengthDelimited:
+        struct = readStruct(r.sub());
         break;
-      }
-      case (6 << 3) | WireType.LengthDelimited: {
-        const e = r.delimited();
-        list = readJsonList(r, e);
-        r.pos = e;
+      case (6 << 3) | WireType.LengthDelimited:
+        list = readJsonList(r.sub());
         break;
-      }
       default:
         r.skip(tag & 7); // null_value, or a field this reader does not know
     }
@@ -352,17 +350,12 @@ function readJsonValue(r: Reader, end: number): Json {
 }
 
 /** google.protobuf.ListValue { repeated Value values = 1; } as a JSON array. */
-function readJsonList(r: Reader, end: number): Json[] {
+function readJsonList(r: Reader): Json[] {
   const out: Json[] = [];
-  while (r.pos < end) {
+  while (r.pos < r.end) {
     const tag = r.uint32();
-    if (tag !== ((1 << 3) | WireType.LengthDelimited)) {
-      r.skip(tag & 7);
-      continue;
-    }
-    const e = r.delimited();
-    out.push(readJsonValue(r, e));
-    r.pos = e;
+    if (tag !== ((1 << 3) | WireType.LengthDelimited)) r.skip(tag & 7);
+    else out.push(readJsonValue(r.sub()));
   }
   return out;
 }
@@ -487,7 +480,7 @@ function writeScalar(
     return;
   }
   if (kind === 'bool') {
-    w.bool(value === true || value === 'true');
+    w.bool(Boolean(value)); // as protobufjs's fromObject
     return;
   }
   const n = Number(value);
@@ -536,17 +529,24 @@ function writeAny(record: Record<string, unknown>, w: Writer, path: string): voi
   const url = record['@type'];
   if (typeof url !== 'string') {
     // Already packed: {type_url, value}.
-    if (typeof record['type_url'] === 'string')
+    if (typeof record['type_url'] === 'string') {
       w.tag(1, WireType.LengthDelimited).string(record['type_url']);
+    }
     const value = record['value'];
-    if (value !== undefined) w.tag(2, WireType.LengthDelimited).bytes(value as Uint8Array);
+    if (value !== undefined) {
+      // As the decoder gives an Any of an unknown type: its bytes in base64.
+      const bytes = typeof value === 'string' ? Buffer.from(value, 'base64') : value;
+      w.tag(2, WireType.LengthDelimited).bytes(bytes as Uint8Array);
+    }
     return;
   }
   const name = url.slice(url.lastIndexOf('/') + 1);
   const inner = messageSchema(name);
   if (!inner) throw new ProtoShapeError('google.protobuf.Any', path, `no message type ${name}`);
   const { '@type': _type, ...fields } = record;
-  w.tag(1, WireType.LengthDelimited).string(url);
+  // As protobufjs writes it: no leading dot, and a `/` before the name at least.
+  const typeUrl = url.startsWith('.') ? url.slice(1) : url;
+  w.tag(1, WireType.LengthDelimited).string(typeUrl.includes('/') ? typeUrl : `/${typeUrl}`);
   w.message(2, (mw) => writeMessage(inner, fields, mw, path));
 }
 

@@ -18,6 +18,13 @@ export class WireError extends Error {
 
 const TWO_32 = 4294967296;
 
+/** How deep messages (and groups) may nest, as in protobufjs and Envoy's own limit. */
+export const MAX_DEPTH = 100;
+
+/**
+ * Reads one message: `end` bounds it, so a sub-message read with sub() cannot reach past itself
+ * into its siblings, whatever lengths it claims.
+ */
 export class Reader {
   pos: number;
   /** The 64-bit varint just read by varint64(), as two unsigned halves. */
@@ -28,8 +35,18 @@ export class Reader {
     readonly buf: Buffer,
     start = 0,
     readonly end = buf.length,
+    readonly depth = 0,
   ) {
     this.pos = start;
+  }
+
+  /** The next length-delimited run as a Reader of its own; this one moves past it. */
+  sub(): Reader {
+    const end = this.delimited();
+    if (this.depth >= MAX_DEPTH) throw new WireError(`messages nested deeper than ${MAX_DEPTH}`);
+    const child = new Reader(this.buf, this.pos, end, this.depth + 1);
+    this.pos = end;
+    return child;
   }
 
   /** A varint's low 32 bits, unsigned (longer varints are read to their end). */
@@ -152,7 +169,7 @@ export class Reader {
   }
 
   /** Skips a field's value of the given wire type. */
-  skip(wireType: number): void {
+  skip(wireType: number, depth = this.depth): void {
     switch (wireType) {
       case WireType.Varint:
         this.uint32();
@@ -165,10 +182,11 @@ export class Reader {
         this.pos = this.delimited();
         return;
       case WireType.StartGroup:
+        if (depth >= MAX_DEPTH) throw new WireError(`groups nested deeper than ${MAX_DEPTH}`);
         for (;;) {
           const tag = this.uint32();
           if ((tag & 7) === WireType.EndGroup) return;
-          this.skip(tag & 7);
+          this.skip(tag & 7, depth + 1);
         }
       case WireType.Fixed32:
         this.need(4);
