@@ -2,7 +2,8 @@
 // `istio.v1.auth.IstioCertificateService/CreateCertificate` (Istio's security/proto/pb ca.proto),
 // its two messages, and the name the control plane's serving certificate carries.
 import type * as grpc from '@grpc/grpc-js';
-import { decodeMessage, encodeMessage } from '../xds/wire/json-form.js';
+import { decodeMessage } from '../xds/wire/decode.js';
+import { encodeMessage } from '../xds/wire/encode.js';
 import { asBuffer, Reader, WireType } from '../xds/wire/reader.js';
 import { requireMessage } from '../xds/wire/schema.js';
 import { Writer } from '../xds/wire/writer.js';

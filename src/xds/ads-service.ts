@@ -8,7 +8,8 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { AnyMessage } from './any.js';
 import { TypeUrl } from './types.js';
-import { decodeMessage, encodeMessage } from './wire/json-form.js';
+import { decodeMessage } from './wire/decode.js';
+import { encodeMessage } from './wire/encode.js';
 import { asBuffer, Reader, WireType } from './wire/reader.js';
 import type { MessageSchema } from './wire/schema.js';
 import { requireMessage } from './wire/schema.js';

@@ -7,7 +7,8 @@ import { TYPE_PREFIX, messageNameOf } from './types.js';
 import { ProtoShapeError } from './wire/json-form.js';
 
 // Proxies decode with src/xds/wire (no protobufjs); these are the same functions.
-export { ProtoShapeError, unpackAny } from './wire/json-form.js';
+export { ProtoShapeError } from './wire/json-form.js';
+export { unpackAny } from './wire/decode.js';
 
 export interface AnyMessage {
   type_url: string;
@@ -102,16 +103,3 @@ export function packAny(typeUrl: string, object: object): AnyMessage {
 export function typed(messageName: string, fields: Record<string, unknown>): TypedObject {
   return { '@type': TYPE_PREFIX + messageName, ...fields };
 }
-
-/**
- * The protobufjs toObject options whose output src/xds/wire's decoder reproduces: the shape
- * Envoy's JSON config dump uses (field names as in the proto).
- */
-export const DECODE_OPTIONS: protobuf.IConversionOptions = {
-  enums: String,
-  longs: Number,
-  bytes: String,
-  defaults: false,
-  arrays: false,
-  json: true,
-};

@@ -1,52 +1,9 @@
-// Proto3 JSON forms for well-known types: durations as "1.5s", wrapper types as bare scalars,
-// Struct as plain JSON. Generators write resources the way Envoy's docs and config dumps show
-// them; `toProtoForm` turns that into what protobufjs encodes (its generated fromObject rejects a
-// scalar where a message goes), and the toObject wrappers registered here give the JSON form back
-// on decode.
-import protobuf from 'protobufjs';
-import { formatProtoDuration, parseProtoDuration } from './duration.js';
-
-export { formatProtoDuration, parseProtoDuration };
-
-type Wrapper = protobuf.IWrapper;
-type Converter = {
-  fromObject(o: unknown): protobuf.Message;
-  toObject(m: protobuf.Message, opts?: protobuf.IConversionOptions): Record<string, unknown>;
-};
-
-function longToNumber(v: unknown): number {
-  if (typeof v === 'number') return v;
-  if (v && typeof v === 'object' && 'toNumber' in v)
-    return (v as { toNumber(): number }).toNumber();
-  return Number(v ?? 0);
-}
-
-const durationWrapper: Wrapper = {
-  fromObject(this: Converter, object: unknown) {
-    return this.fromObject(object);
-  },
-  toObject(this: Converter, message: protobuf.Message, options?: protobuf.IConversionOptions) {
-    if (!options?.json) return this.toObject(message, options);
-    const m = message as unknown as { seconds?: unknown; nanos?: number };
-    return formatProtoDuration(longToNumber(m.seconds), m.nanos ?? 0) as unknown as Record<
-      string,
-      unknown
-    >;
-  },
-} as Wrapper;
-
-function scalarWrapper(): Wrapper {
-  return {
-    fromObject(this: Converter, object: unknown) {
-      return this.fromObject(object);
-    },
-    toObject(this: Converter, message: protobuf.Message, options?: protobuf.IConversionOptions) {
-      if (!options?.json) return this.toObject(message, options);
-      const inner = this.toObject(message, { ...options, defaults: true });
-      return inner['value'] as Record<string, unknown>;
-    },
-  } as Wrapper;
-}
+// Proto3 JSON forms for well-known types, for the control plane's encoder: generators write
+// resources the way Envoy's docs and config dumps show them (durations as "1.5s", wrapper types
+// as bare scalars, Struct as plain JSON), and `toProtoForm` (any.ts) turns that into what
+// protobufjs encodes, whose generated fromObject rejects a scalar where a message goes. Decoding
+// back to that form is src/xds/wire's job.
+import { parseProtoDuration } from './duration.js';
 
 // protobufjs bundles its own google/protobuf/struct.proto, with camelCase field names.
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
@@ -66,35 +23,6 @@ function jsonToStruct(obj: { [k: string]: Json }): Record<string, unknown> {
   return { fields };
 }
 
-function valueToJson(v: Record<string, unknown>): Json {
-  if ('structValue' in v) return structToJson(v['structValue'] as Record<string, unknown>);
-  if ('listValue' in v) {
-    const list = v['listValue'] as { values?: Record<string, unknown>[] };
-    return (list.values ?? []).map(valueToJson);
-  }
-  if ('stringValue' in v) return v['stringValue'] as string;
-  if ('numberValue' in v) return v['numberValue'] as number;
-  if ('boolValue' in v) return v['boolValue'] as boolean;
-  return null;
-}
-
-function structToJson(s: Record<string, unknown>): { [k: string]: Json } {
-  const out: { [k: string]: Json } = {};
-  const fields = (s['fields'] ?? {}) as Record<string, Record<string, unknown>>;
-  for (const [k, v] of Object.entries(fields)) out[k] = valueToJson(v);
-  return out;
-}
-
-const structWrapper: Wrapper = {
-  fromObject(this: Converter, object: unknown) {
-    return this.fromObject(object);
-  },
-  toObject(this: Converter, message: protobuf.Message, options?: protobuf.IConversionOptions) {
-    const raw = this.toObject(message, { ...options, json: false, enums: String });
-    return options?.json ? structToJson(raw) : raw;
-  },
-} as Wrapper;
-
 /** Converts the JSON form of a well-known type to the object form protobufjs encodes. */
 export function jsonFormToProto(fullName: string, value: unknown): unknown {
   switch (fullName) {
@@ -108,25 +36,6 @@ export function jsonFormToProto(fullName: string, value: unknown): unknown {
       return { values: (value as Json[]).map(jsonToValue) };
     default:
       return value !== null && typeof value === 'object' ? value : { value };
-  }
-}
-
-/** Registers the wrappers. Must run before the first message of these types is converted. */
-export function registerJsonWrappers(): void {
-  const w = protobuf.wrappers as Record<string, Wrapper>;
-  w['.google.protobuf.Duration'] = durationWrapper;
-  w['.google.protobuf.Struct'] = structWrapper;
-  for (const name of [
-    'UInt32Value',
-    'UInt64Value',
-    'Int32Value',
-    'Int64Value',
-    'BoolValue',
-    'StringValue',
-    'DoubleValue',
-    'FloatValue',
-  ]) {
-    w[`.google.protobuf.${name}`] = scalarWrapper();
   }
 }
 

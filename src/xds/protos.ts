@@ -4,7 +4,6 @@
 // load it: they decode with src/xds/wire and the wire schema the build wrote beside it.
 import { existsSync, readFileSync } from 'node:fs';
 import protobuf from 'protobufjs';
-import { registerJsonWrappers } from './json-wrappers.js';
 import { ProtoDescriptorMissingError } from './wire/schema.js';
 
 export { ProtoDescriptorMissingError };
@@ -16,7 +15,6 @@ const CANDIDATES = [
 ];
 
 function loadRoot(): protobuf.Root {
-  registerJsonWrappers();
   const found = CANDIDATES.find((u) => existsSync(u));
   if (!found) {
     throw new ProtoDescriptorMissingError(

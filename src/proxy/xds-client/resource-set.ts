@@ -3,7 +3,7 @@
 // Resources", "How the client specifies what resources to return").
 import type { DiscoveryResponse } from '../../xds/ads-service.js';
 import { resourceNameOf } from '../../xds/ads-service.js';
-import { unpackAny } from '../../xds/wire/json-form.js';
+import { unpackAny } from '../../xds/wire/decode.js';
 import { WILDCARD_TYPES } from '../../xds/types.js';
 
 export type Json = Record<string, unknown>;

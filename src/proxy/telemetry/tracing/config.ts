@@ -174,7 +174,7 @@ function compileProvider(p: Obj): TracingProvider {
 
 export function compileTracing(t: Obj): TracingConfig {
   const tags = (t['custom_tags'] as Obj[] | undefined) ?? [];
-  // Wrapper types (UInt32Value, BoolValue) arrive as bare scalars (src/xds/json-wrappers.ts).
+  // Wrapper types (UInt32Value, BoolValue) arrive as bare scalars (src/xds/wire/decode.ts).
   const max = t['max_path_tag_length'];
   const spawn = t['spawn_upstream_span'] as Obj | boolean | undefined;
   return Object.freeze({
