@@ -523,5 +523,29 @@ describe('Istio standard metrics at /stats/prometheus', { timeout: 300_000 }, ()
       'listener connections',
     );
     assert.equal(only(client, 'envoy_control_plane_connected_state', {}).value, 1);
+    // xDS subscription stats where Envoy keeps them: CDS and LDS once each, EDS per cluster,
+    // RDS per route configuration and connection manager.
+    assert.ok(only(client, 'envoy_cluster_manager_cds_update_success', {}).value >= 1);
+    assert.equal(only(client, 'envoy_cluster_manager_cds_update_rejected', {}).value, 0);
+    assert.ok(only(client, 'envoy_listener_manager_lds_update_success', {}).value >= 1);
+    const eds = only(client, 'envoy_cluster_update_success', {
+      envoy_cluster_name: 'outbound|80||server.default.svc.cluster.local',
+    });
+    assert.ok(eds.value >= 1);
+    // Local mode's outbound listener and its tunnel both take the `http_proxy` routes: each
+    // connection manager shows the subscription, as in Envoy.
+    const rds = client.filter(
+      (x) =>
+        x.name === 'envoy_http_rds_update_success' &&
+        x.labels['envoy_rds_route_config'] === 'http_proxy',
+    );
+    assert.deepEqual(
+      rds
+        .map((x) => x.labels['envoy_http_conn_manager_prefix']?.replace(/_\d+$/, '_<port>'))
+        .sort(),
+      ['outbound_127.0.0.1_<port>', 'outbound_tunnel'],
+    );
+    assert.ok(rds.every((x) => x.value >= 1));
+    assert.ok(only(client, 'envoy_listener_manager_lds_update_time', {}).value > 1.7e12);
   });
 });

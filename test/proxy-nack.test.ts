@@ -170,6 +170,17 @@ async function call(): Promise<string> {
   return `${res.status} ${await res.text()}`;
 }
 
+/** The admin's /stats as name → value (counters as numbers, text readouts as written). */
+async function stats(): Promise<Map<string, string>> {
+  const text = await (await fetch(`http://${admin}/stats`)).text();
+  const out = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const at = line.indexOf(': ');
+    if (at > 0) out.set(line.slice(0, at), line.slice(at + 2));
+  }
+  return out;
+}
+
 function ldsStatus() {
   const proxyStatus = ads.status().find((p) => p.node.name === PROXY_NAME);
   return proxyStatus?.types[TypeUrl.Listener];
@@ -179,6 +190,14 @@ test('an invalid resource is NACKed with its reason and the last good config kee
   assert.equal(await call(), '200 from the app');
   const goodVersion = ldsStatus()?.ackedVersion;
   assert.ok(goodVersion);
+  // Envoy's subscription stats: every update so far applied, none rejected.
+  const first = await stats();
+  assert.equal(first.get('listener_manager.lds.update_rejected'), '0');
+  assert.equal(first.get('listener_manager.lds.version_text'), JSON.stringify(goodVersion));
+  const ldsSuccesses = Number(first.get('listener_manager.lds.update_success'));
+  assert.ok(ldsSuccesses >= 1, `lds update_success ${ldsSuccesses}`);
+  assert.ok(Number(first.get('cluster_manager.cds.update_success')) >= 1);
+  assert.equal(first.get('cluster_manager.cds.update_rejected'), '0');
 
   // A route whose regex does not compile: the control plane's validation would never let this
   // through, so the test's own ADS server sends it.
@@ -194,6 +213,14 @@ test('an invalid resource is NACKed with its reason and the last good config kee
     /^Listener front\.filter_chains\[0\]\..*safe_regex\.regex: regex "\(unclosed" does not compile/,
   );
   assert.equal(ldsStatus()?.ackedVersion, goodVersion, 'the proxy still runs the good version');
+  const rejected = await stats();
+  assert.equal(rejected.get('listener_manager.lds.update_rejected'), '1');
+  assert.equal(rejected.get('listener_manager.lds.update_success'), String(ldsSuccesses));
+  assert.equal(rejected.get('listener_manager.lds.version_text'), JSON.stringify(goodVersion));
+  const prometheus = await (await fetch(`http://${admin}/stats/prometheus`)).text();
+  assert.match(prometheus, /^# TYPE envoy_listener_manager_lds_update_rejected counter$/m);
+  assert.match(prometheus, /^envoy_listener_manager_lds_update_rejected 1$/m);
+  assert.match(prometheus, /^# TYPE envoy_listener_manager_lds_update_time gauge$/m);
   for (let i = 0; i < 20; i++) assert.equal(await call(), '200 from the app');
   const dump = await getJson<{
     configs: { dynamic_listeners?: { active_state: { version_info: string } }[] }[];
@@ -217,4 +244,15 @@ test('an invalid resource is NACKed with its reason and the last good config kee
   );
   const lds = ldsStatus();
   assert.equal(lds?.ackedVersion, lds?.sentVersion);
+  // Counted before the ACK goes out, which may be just after the new version serves.
+  const last = await eventually('the update counted', async () => {
+    const now = await stats();
+    return now.get('listener_manager.lds.update_success') === String(ldsSuccesses + 1) && now;
+  });
+  assert.equal(last.get('listener_manager.lds.update_rejected'), '1');
+  assert.equal(last.get('listener_manager.lds.version_text'), JSON.stringify(lds?.ackedVersion));
+  assert.ok(
+    Number(last.get('listener_manager.lds.config_reload')) >
+      Number(first.get('listener_manager.lds.config_reload')),
+  );
 });

@@ -226,6 +226,21 @@ test('initial sync: CDS, EDS, LDS, RDS in order; ACKs recorded on both sides', a
     assert.equal(proxy.client.status().types[typeUrl]?.nonce, s.sentNonce);
   }
   assert.equal(proxy.client.status().connected, true);
+  // Envoy's subscription stats: one applied update per type, and per named resource.
+  const updates = proxy.client.updates;
+  for (const [i, typeUrl] of CORE.entries()) {
+    const c = updates.type(typeUrl);
+    assert.deepEqual(
+      [c?.update_attempt, c?.update_success, c?.config_reload, c?.update_rejected],
+      [1, 1, 1, 0],
+      short(typeUrl),
+    );
+    assert.equal(c?.version_text, snapshotVersions(source)[i]);
+  }
+  assert.deepEqual([...updates.resources(EDS).keys()], ['reviews']);
+  assert.deepEqual([...updates.resources(RDS).keys()], ['9080']);
+  assert.equal(updates.resources(RDS).get('9080')?.update_success, 1);
+  assert.equal(updates.resources(CDS).size, 0, 'wildcard types count per type only');
   // The node went with the first request only.
   const requests = h.events.filter((e) => e.event === 'request');
   assert.equal(requests.filter((e) => e.request.node).length, 1);
@@ -303,6 +318,13 @@ test('NACK: recorded with its message, the proxy keeps its version, the same con
     { typeUrl: EDS, version: bad, nonce: edsStatus()?.sentNonce, message: 'port 6666 is cursed' },
   ]);
   assert.ok(h.logs.some((l) => l.includes('rejected EDS') && l.includes('port 6666 is cursed')));
+  // Counted where Envoy counts it: the type and the resource the response carried.
+  for (const c of [
+    proxy.client.updates.type(EDS),
+    proxy.client.updates.resources(EDS).get('reviews'),
+  ]) {
+    assert.deepEqual([c?.update_rejected, c?.update_success, c?.version_text], [1, 1, good]);
+  }
 
   const sent = pushes(h).length;
   h.ads.push('again');
@@ -557,6 +579,15 @@ test('control plane restart: the client reconnects, resubscribes with its versio
     ['EDS'],
   );
   assert.ok(proxy.logs.some((l) => l.includes('reconnecting in')));
+  // The lost stream is an update_failure for every subscription; the resync is a success for
+  // each, and a config reload only where the content changed.
+  const updates = proxy.client.updates;
+  const cds = updates.type(CDS);
+  const reviews = updates.resources(EDS).get('reviews');
+  assert.ok(cds && cds.update_failure >= 1 && reviews && reviews.update_failure >= 1);
+  assert.deepEqual([cds.update_success, cds.config_reload], [2, 1]);
+  assert.deepEqual([reviews.update_success, reviews.config_reload], [2, 2]);
+  assert.equal(cds.update_attempt, cds.update_success + cds.update_failure + cds.update_rejected);
 });
 
 test('a stream without a node, or a proxy the source refuses, is turned away', async (t) => {

@@ -11,6 +11,7 @@ import { configDump } from './config-dump.js';
 import { clusterStatLines, clustersJson, clustersText } from './clusters.js';
 import type { ProxyMetrics } from '../telemetry/metrics/proxy-metrics.js';
 import { renderEnvoyStats } from '../telemetry/metrics/envoy-stats.js';
+import { xdsStatLines, xdsStatScopes } from './xds-stats.js';
 
 export interface AdminDeps {
   readonly config: ConfigManager;
@@ -34,17 +35,23 @@ function statsText(deps: AdminDeps): string {
       lines.push(`listener.${l.address}_${l.port}.${k}: ${v}`);
   for (const l of deps.listeners.listeners())
     for (const [k, v] of l.stats.filterCounters) lines.push(`http.${k}: ${v}`);
+  lines.push(...xdsStatLines(xdsScopes(deps)));
   const xds = deps.xds.status();
   lines.push(`control_plane.connected_state: ${xds.connected ? 1 : 0}`);
   return lines.sort().join('\n') + '\n';
 }
 
+function xdsScopes(deps: AdminDeps) {
+  return xdsStatScopes(deps.xds.updates, deps.clusters, deps.listeners);
+}
+
 function prometheusText(deps: AdminDeps): string {
   const connected = deps.xds.status().connected;
   const listeners = deps.listeners.listeners();
-  if (deps.metrics) return deps.metrics.render(deps.clusters, listeners, connected);
+  const xds = xdsScopes(deps);
+  if (deps.metrics) return deps.metrics.render(deps.clusters, listeners, connected, xds);
   const out: string[] = [];
-  renderEnvoyStats(deps.clusters.all(), listeners, connected, out);
+  renderEnvoyStats(deps.clusters.all(), listeners, connected, out, xds);
   return out.join('\n') + '\n';
 }
 

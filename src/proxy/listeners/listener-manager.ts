@@ -331,15 +331,26 @@ export class ListenerManager {
 
   /** Route configuration names the listeners take from RDS. */
   rdsNames(): string[] {
-    const names = new Set<string>();
+    return [...this.rdsStatPrefixes().keys()].sort();
+  }
+
+  /** Each RDS route configuration's takers: the stat prefixes of their connection managers. */
+  rdsStatPrefixes(): Map<string, string[]> {
+    const out = new Map<string, string[]>();
     for (const l of this.active.values()) {
       const chains = [
         ...l.config.filterChains,
         ...(l.config.defaultFilterChain ? [l.config.defaultFilterChain] : []),
       ];
-      for (const fc of chains) if (fc.hcm?.routes.kind === 'rds') names.add(fc.hcm.routes.name);
+      for (const fc of chains) {
+        const hcm = fc.hcm;
+        if (hcm?.routes.kind !== 'rds') continue;
+        const prefixes = out.get(hcm.routes.name) ?? [];
+        if (!prefixes.includes(hcm.statPrefix)) prefixes.push(hcm.statPrefix);
+        out.set(hcm.routes.name, prefixes);
+      }
     }
-    return [...names].sort();
+    return out;
   }
 
   /** SDS secret names the listeners' TLS contexts take from the control plane. */

@@ -28,6 +28,7 @@ import { PUSH_ORDER, TypeUrl, WILDCARD_TYPES } from '../../xds/types.js';
 import { Backoff, DEFAULT_BACKOFF } from './backoff.js';
 import { decodeResources, nextResourceSet, sameContent } from './resource-set.js';
 import type { Json, Received } from './resource-set.js';
+import { XdsUpdateStats } from './update-stats.js';
 
 export interface XdsClientOptions {
   /** host:port of the control plane. */
@@ -107,6 +108,8 @@ const AdsClientConstructor = grpc.makeGenericClientConstructor(
 const CHANNEL_OPTIONS: grpc.ChannelOptions = { 'grpc.max_receive_message_length': -1 };
 
 export class XdsClient extends EventEmitter {
+  /** Envoy's subscription stats, per type and per named resource (admin /stats). */
+  readonly updates = new XdsUpdateStats();
   readonly #opts: XdsClientOptions;
   readonly #log: (line: string) => void;
   readonly #backoff: Backoff;
@@ -151,6 +154,7 @@ export class XdsClient extends EventEmitter {
       this.#subs.set(typeUrl, sub);
     } else {
       sub.names = wanted;
+      this.updates.retain(typeUrl, wanted);
       if (wanted !== '*' && sub.resources) {
         const keep = new Set(wanted);
         sub.resources = new Map([...sub.resources].filter(([name]) => keep.has(name)));
@@ -308,20 +312,35 @@ export class XdsClient extends EventEmitter {
       if (!sub) this.#log(`xds: ignoring a response for ${typeUrl}, which is not subscribed`);
       return;
     }
+    let decoded: Map<string, Received> | undefined;
     let next: Map<string, Received> | undefined;
     let failure: string | undefined;
+    let reloaded = false;
     try {
       const previous = sub.resources ?? new Map<string, Received>();
-      next = nextResourceSet(typeUrl, previous, decodeResources(response), sub.names);
+      decoded = decodeResources(response);
+      next = nextResourceSet(typeUrl, previous, decoded, sub.names);
       if (!sub.resources || !sameContent(previous, next)) {
         const resources = new Map<string, Json>();
         for (const [name, received] of next) resources.set(name, received.resource);
         await this.#opts.onResources(typeUrl, resources, response.version_info);
+        reloaded = true;
       }
     } catch (error) {
       failure = errorText(error) || 'rejected';
     }
     if (this.#stopped) return;
+    // A named type's resources each count the response that carried them, as Envoy's
+    // per-resource subscriptions (EDS per cluster, RDS per route configuration) do.
+    const carried = decoded;
+    const names =
+      sub.names === '*' || !carried ? [] : sub.names.filter((name) => carried.has(name));
+    this.updates.record(
+      typeUrl,
+      names,
+      failure !== undefined ? 'rejected' : reloaded ? 'reload' : 'success',
+      response.version_info,
+    );
     if (failure === undefined && next) {
       sub.version = response.version_info;
       sub.resources = next;
@@ -358,6 +377,11 @@ export class XdsClient extends EventEmitter {
     stream.client.close();
     const wasConnected = this.#connected;
     this.#connected = false;
+    // Every subscription learns of the failure, as Envoy's do (update_failure).
+    for (const [typeUrl, sub] of this.#subs) {
+      if (sub.names !== '*' && sub.names.length === 0) continue;
+      this.updates.record(typeUrl, sub.names === '*' ? [] : sub.names, 'failure');
+    }
     if (wasConnected) this.#emit('disconnected', { code: status.code, details: status.details });
     this.#retry(`stream ended: ${grpc.status[status.code] ?? status.code}: ${status.details}`);
   }

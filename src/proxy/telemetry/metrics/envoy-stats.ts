@@ -25,6 +25,18 @@ const GAUGES = new Set([
   'control_plane_connected_state',
 ]);
 
+/**
+ * One xDS subscription's counters where Envoy keeps them: `family` is the Prometheus name's
+ * stem (`envoy_cluster_manager_cds_`, `envoy_cluster_`), `labels` its tags (admin/xds-stats.ts).
+ */
+export interface XdsStatScope {
+  readonly statPrefix: string;
+  readonly family: string;
+  readonly labels: string;
+  readonly counters: readonly (readonly [string, number])[];
+  readonly versionText: string;
+}
+
 export interface ListenerView {
   readonly name: string;
   readonly address: string;
@@ -45,7 +57,9 @@ class Families {
   render(out: string[]): void {
     for (const name of [...this.byName.keys()].sort()) {
       const short = name.replace(/^envoy_(cluster|listener|http)_/, '').replace(/^envoy_/, '');
-      out.push(`# TYPE ${name} ${GAUGES.has(short) ? 'gauge' : 'counter'}`);
+      // xDS subscriptions' update_time (ms since the epoch) is a gauge wherever it lives.
+      const gauge = GAUGES.has(short) || name.endsWith('_update_time');
+      out.push(`# TYPE ${name} ${gauge ? 'gauge' : 'counter'}`);
       out.push(...(this.byName.get(name) ?? []));
     }
   }
@@ -58,8 +72,10 @@ export function renderEnvoyStats(
   listeners: readonly ListenerView[],
   connected: boolean,
   out: string[],
+  xds: readonly XdsStatScope[] = [],
 ): void {
   const f = new Families();
+  for (const x of xds) for (const [k, v] of x.counters) f.add(`${x.family}${k}`, x.labels, v);
   for (const c of clusters) {
     const labels = `{envoy_cluster_name="${escapeLabel(c.config.name)}"}`;
     for (const [k, v] of c.stats.entries()) f.add(`envoy_cluster_${statName(k)}`, labels, v);

@@ -4,8 +4,8 @@
 import type { TcpSession } from '../../filters/network/tcp_proxy/session.js';
 import type { HttpFilterFactory } from '../../filters/http/types.js';
 import type { ClusterManager } from '../../upstream/cluster-manager.js';
-import type { ListenerView } from './envoy-stats.js';
 import { renderEnvoyStats } from './envoy-stats.js';
+import type { ListenerView, XdsStatScope } from './envoy-stats.js';
 import { IstioStatsFilter, PeerMetadataFilter } from './filters.js';
 import { HcmTelemetry } from './hcm-telemetry.js';
 import type { PeerSource } from './hcm-telemetry.js';
@@ -103,10 +103,15 @@ export class ProxyMetrics implements PeerSource {
   }
 
   /** Prometheus text (exposition format 0.0.4). */
-  render(clusters: ClusterManager, listeners: readonly ListenerView[], connected: boolean): string {
+  render(
+    clusters: ClusterManager,
+    listeners: readonly ListenerView[],
+    connected: boolean,
+    xds: readonly XdsStatScope[] = [],
+  ): string {
     const out: string[] = [];
     this.registry.render(out);
-    renderEnvoyStats(clusters.all(), listeners, connected, out);
+    renderEnvoyStats(clusters.all(), listeners, connected, out, xds);
     return out.join('\n') + '\n';
   }
 }

@@ -1,0 +1,98 @@
+// Envoy's xDS subscription statistics (docs: "xDS subscription statistics"), kept by the xDS
+// client for each type and for each named resource of the named types: update_attempt for every
+// response handled and every stream failure, then update_success (applied or unchanged),
+// update_rejected (NACKed) or update_failure (the stream failed); config_reload when an update
+// changed the proxy's config; version_text and update_time (ms since the epoch) of the last
+// accepted update. The admin endpoint names them where Envoy does (admin/xds-stats.ts).
+
+export class UpdateCounters {
+  update_attempt = 0;
+  update_success = 0;
+  update_rejected = 0;
+  update_failure = 0;
+  config_reload = 0;
+  update_time = 0;
+  version_text = '';
+
+  /** The counters, in Envoy's names (version_text is a text readout, apart). */
+  counters(): [string, number][] {
+    return [
+      ['config_reload', this.config_reload],
+      ['update_attempt', this.update_attempt],
+      ['update_failure', this.update_failure],
+      ['update_rejected', this.update_rejected],
+      ['update_success', this.update_success],
+      ['update_time', this.update_time],
+    ];
+  }
+}
+
+export type UpdateOutcome = 'success' | 'reload' | 'rejected' | 'failure';
+
+export class XdsUpdateStats {
+  readonly #types = new Map<string, UpdateCounters>();
+  readonly #resources = new Map<string, Map<string, UpdateCounters>>();
+
+  /** A type's counters (made at its first update). */
+  type(typeUrl: string): UpdateCounters | undefined {
+    return this.#types.get(typeUrl);
+  }
+
+  /** The named resources' counters of a type, by resource name. */
+  resources(typeUrl: string): ReadonlyMap<string, UpdateCounters> {
+    return this.#resources.get(typeUrl) ?? new Map();
+  }
+
+  /**
+   * One outcome for a type and the named resources it concerned. `reload` is a success that
+   * changed the config; `version` is the response's version (kept on success).
+   */
+  record(typeUrl: string, names: Iterable<string>, outcome: UpdateOutcome, version = ''): void {
+    count(counter(this.#types, typeUrl), outcome, version);
+    let byName = this.#resources.get(typeUrl);
+    for (const name of names) {
+      if (!byName) {
+        byName = new Map();
+        this.#resources.set(typeUrl, byName);
+      }
+      count(counter(byName, name), outcome, version);
+    }
+  }
+
+  /** Forgets the named resources no longer subscribed (Envoy drops their subscriptions). */
+  retain(typeUrl: string, names: '*' | readonly string[]): void {
+    const byName = this.#resources.get(typeUrl);
+    if (!byName || names === '*') return;
+    const keep = new Set(names);
+    for (const name of [...byName.keys()]) if (!keep.has(name)) byName.delete(name);
+  }
+}
+
+function counter(map: Map<string, UpdateCounters>, key: string): UpdateCounters {
+  let c = map.get(key);
+  if (!c) {
+    c = new UpdateCounters();
+    map.set(key, c);
+  }
+  return c;
+}
+
+function count(c: UpdateCounters, outcome: UpdateOutcome, version: string): void {
+  c.update_attempt++;
+  switch (outcome) {
+    case 'rejected':
+      c.update_rejected++;
+      return;
+    case 'failure':
+      c.update_failure++;
+      return;
+    case 'reload':
+      c.config_reload++;
+      break;
+    case 'success':
+      break;
+  }
+  c.update_success++;
+  c.version_text = version;
+  c.update_time = Date.now();
+}
