@@ -4,7 +4,8 @@
 // order alternating slice by slice, so whatever else the machine does weighs on both alike.
 // Each slice gives what the spine's benchmark reported: throughput at saturation (wrk), then
 // p50/p99 and CPU per 1000 req/s at a fixed 1000 req/s (hey), each sidecar's CPU from /proc
-// (utime + stime), and RSS; the ratios reported are medians of the per-slice ratios.
+// (utime + stime), and RSS; the ratios reported are medians of the per-slice ratios. Saved
+// outputs of several runs pool into one answer with bench/pool.ts.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -305,7 +306,8 @@ async function main(): Promise<void> {
         process.stderr.write(
           `${s.label} slice ${i + 1}: ${slice.rps.toFixed(0)} req/s, CPU µs/req ` +
             `out ${slice.outUs.toFixed(1)} in ${slice.inUs.toFixed(1)}; at ${RATE} req/s ` +
-            `p50 ${slice.p50Ms.toFixed(2)} p99 ${slice.p99Ms.toFixed(2)} ms\n`,
+            `p50 ${slice.p50Ms.toFixed(2)} p99 ${slice.p99Ms.toFixed(2)} ms, vCPU per 1000 req/s ` +
+            `out ${slice.outCpuPer1k.toFixed(3)} in ${slice.inCpuPer1k.toFixed(3)}\n`,
         );
       }
     }

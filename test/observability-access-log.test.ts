@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Mesh } from '../src/launcher/mesh.js';
 import { startMesh } from '../src/launcher/mesh.js';
 import type { InstanceRecord } from '../src/launcher/mesh-record.js';
-import { SKIFF, closeAgent, eventually, getJson, tempTree, viaProxy } from './support/skiff.js';
+import { SKIFF, closeAgent, eventually, meshSynced, tempTree, viaProxy } from './support/skiff.js';
 
 const APP = `
 import http from 'node:http';
@@ -99,22 +99,7 @@ async function startAndSync(files: Record<string, string>): Promise<Mesh> {
     ingressPort: 0,
     startTimeoutMs: 240_000,
   });
-  const expected = mesh.record.instances.length;
-  await eventually(
-    'every proxy synced',
-    async () => {
-      const s = await getJson<
-        { types: Record<string, { ackedVersion?: string; sentVersion?: string; nack?: unknown }> }[]
-      >(`http://${mesh.record.controlPlane.httpAddress}/debug/syncz`);
-      return (
-        s.length >= expected &&
-        s.every((p) =>
-          Object.values(p.types).every((t) => t.ackedVersion === t.sentVersion && !t.nack),
-        )
-      );
-    },
-    120_000,
-  );
+  await meshSynced(mesh, 120_000);
   return mesh;
 }
 

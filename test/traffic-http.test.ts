@@ -15,6 +15,7 @@ import {
   closeAgent,
   eventually,
   getJson,
+  meshSynced,
   send as sendVia,
   tempTree,
   type Answer,
@@ -115,24 +116,7 @@ describe('VirtualService HTTP features through real sidecars', { timeout: 600_00
       ingressPort: 0,
       startTimeoutMs: 240_000,
     });
-    const expected = mesh.record.instances.length + 1;
-    await eventually(
-      'every proxy synced',
-      async () => {
-        const s = await getJson<
-          {
-            types: Record<string, { ackedVersion?: string; sentVersion?: string; nack?: unknown }>;
-          }[]
-        >(`http://${mesh.record.controlPlane.httpAddress}/debug/syncz`);
-        return (
-          s.length >= expected &&
-          s.every((p) =>
-            Object.values(p.types).every((t) => t.ackedVersion === t.sentVersion && !t.nack),
-          )
-        );
-      },
-      120_000,
-    );
+    await meshSynced(mesh, 120_000);
   });
 
   after(async () => {

@@ -5,7 +5,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Mesh } from '../../src/launcher/mesh.js';
 import { startMesh } from '../../src/launcher/mesh.js';
-import { IDLE_APP, SKIFF, eventually, getJson, tempTree } from './skiff.js';
+import { IDLE_APP, SKIFF, eventually, meshSynced, tempTree } from './skiff.js';
 import type { ClusterStatus, HostStatus } from './upstream.js';
 import { BACKEND_APP, TestServer, clusterStatus, control, hostPort, send } from './upstream.js';
 
@@ -136,19 +136,7 @@ export async function startUpstreamMesh(prefix: string, config: string): Promise
   const client = { outbound: inst('client').outboundPort, admin: inst('client').adminPort };
   const clientR1 = { outbound: inst('client-r1').outboundPort, admin: inst('client-r1').adminPort };
   // Every proxy has its config (the ADS server's view).
-  await eventually(
-    'all proxies synced',
-    async () => {
-      const s = await getJson<
-        { types: Record<string, { ackedVersion?: string; sentVersion?: string }> }[]
-      >(`http://${mesh.record.controlPlane.httpAddress}/debug/syncz`);
-      return (
-        s.length === 6 &&
-        s.every((p) => Object.values(p.types).every((t) => t.ackedVersion === t.sentVersion))
-      );
-    },
-    120_000,
-  );
+  await meshSynced(mesh, 120_000);
   return {
     mesh,
     dir,
