@@ -232,7 +232,7 @@ test('initial sync: CDS, EDS, LDS, RDS in order; ACKs recorded on both sides', a
     const c = updates.type(typeUrl);
     assert.deepEqual(
       [c?.update_attempt, c?.update_success, c?.config_reload, c?.update_rejected],
-      [1, 1, 1, 0],
+      [2, 1, 1, 0], // the subscription's start, then the update
       short(typeUrl),
     );
     assert.equal(c?.version_text, snapshotVersions(source)[i]);
@@ -358,6 +358,45 @@ test('NACK: recorded with its message, the proxy keeps its version, the same con
     ['EDS'],
   );
   await waitFor('8888 applied', () => synced(h, proxy, source));
+});
+
+test('subscription stats per resource: a reload only where its bytes changed; a NACK counts against every name', async (t) => {
+  const two = (reviewsPort: number, ratingsPort: number) =>
+    withEndpoints(reviewsPort, {
+      [CDS]: [edsCluster('reviews'), edsCluster('ratings')],
+      [EDS]: [endpoints('reviews', reviewsPort), endpoints('ratings', ratingsPort)],
+    });
+  const source = new FixedSource(two(9080, 9180));
+  const h = await startServer(source);
+  const proxy = new FakeProxy(h.address);
+  proxy.reject = (typeUrl, resources) =>
+    typeUrl === EDS && JSON.stringify([...resources.values()]).includes('6666')
+      ? 'port 6666 is cursed'
+      : undefined;
+  t.after(() => (proxy.client.stop(), stopServer(h)));
+  proxy.client.start();
+  await waitFor('sync', () => synced(h, proxy, source));
+  const eds = proxy.client.updates.resources(EDS);
+  assert.deepEqual([...eds.keys()].sort(), ['ratings', 'reviews']);
+  for (const c of eds.values()) assert.deepEqual([c.update_success, c.config_reload], [1, 1]);
+
+  // Only ratings' endpoints move: only ratings reloads.
+  source.set(two(9080, 9181));
+  h.ads.push('ratings moved');
+  await waitFor('ratings applied', () => synced(h, proxy, source));
+  assert.equal(eds.get('ratings')?.config_reload, 2);
+  // The response carried reviews too (state of the world), unchanged: a success, no reload.
+  assert.deepEqual([eds.get('reviews')?.update_success, eds.get('reviews')?.config_reload], [2, 1]);
+
+  // A rejected response counts against every subscribed name, as Envoy tells every watch.
+  source.set(two(9080, 6666));
+  h.ads.push('cursed ratings');
+  await waitFor('the NACK', () => proxy.nacks.length === 1);
+  assert.deepEqual(
+    [eds.get('reviews')?.update_rejected, eds.get('ratings')?.update_rejected],
+    [1, 1],
+  );
+  assert.equal(proxy.client.updates.type(EDS)?.update_rejected, 1);
 });
 
 /** A bare ADS stream, to put exact requests on the wire. */
@@ -587,7 +626,7 @@ test('control plane restart: the client reconnects, resubscribes with its versio
   assert.ok(cds && cds.update_failure >= 1 && reviews && reviews.update_failure >= 1);
   assert.deepEqual([cds.update_success, cds.config_reload], [2, 1]);
   assert.deepEqual([reviews.update_success, reviews.config_reload], [2, 2]);
-  assert.equal(cds.update_attempt, cds.update_success + cds.update_failure + cds.update_rejected);
+  assert.equal(cds.update_attempt, 1 + cds.update_success + cds.update_failure);
 });
 
 test('a stream without a node, or a proxy the source refuses, is turned away', async (t) => {

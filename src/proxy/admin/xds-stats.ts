@@ -6,12 +6,11 @@
 // route configuration are tags, as Envoy's tag extraction makes them.
 import type { ClusterManager } from '../upstream/cluster-manager.js';
 import type { ListenerManager } from '../listeners/listener-manager.js';
+import { statName } from '../telemetry/metrics/envoy-stats.js';
 import type { XdsStatScope } from '../telemetry/metrics/envoy-stats.js';
 import { escapeLabel } from '../telemetry/metrics/registry.js';
 import { TypeUrl } from '../../xds/types.js';
 import type { UpdateCounters, XdsUpdateStats } from '../xds-client/update-stats.js';
-
-const promName = (s: string) => s.replace(/[^a-zA-Z0-9_]/g, '_');
 
 function scope(
   statPrefix: string,
@@ -50,9 +49,16 @@ export function xdsStatScopes(
       out.push(scope(`http.${prefix}.rds.${name}`, 'envoy_http_rds_', labels, counters));
     }
   }
-  // Envoy has no tag for a secret's name: it stays in the stat's name.
-  for (const [name, counters] of updates.resources(TypeUrl.Secret))
-    out.push(scope(`sds.${name}`, `envoy_sds_${promName(name)}_`, '', counters));
+  // Envoy has no tag for a secret's name: it stays in the stat's name. Two names that differ
+  // only where Prometheus allows no character (`a.b`, `a_b`) would give one family twice: the
+  // first keeps the Prometheus name, the other shows in /stats only.
+  const families = new Set<string>();
+  for (const [name, counters] of updates.resources(TypeUrl.Secret)) {
+    const family = `envoy_sds_${statName(name)}_`;
+    const s = scope(`sds.${name}`, families.has(family) ? '' : family, '', counters);
+    families.add(family);
+    out.push(s);
+  }
   return out;
 }
 

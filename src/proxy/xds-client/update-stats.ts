@@ -1,9 +1,10 @@
-// Envoy's xDS subscription statistics (docs: "xDS subscription statistics"), kept by the xDS
-// client for each type and for each named resource of the named types: update_attempt for every
-// response handled and every stream failure, then update_success (applied or unchanged),
-// update_rejected (NACKed) or update_failure (the stream failed); config_reload when an update
-// changed the proxy's config; version_text and update_time (ms since the epoch) of the last
-// accepted update. The admin endpoint names them where Envoy does (admin/xds-stats.ts).
+// Envoy's xDS subscription statistics (docs: "Subscription statistics"), kept by the xDS client
+// for each type and for each named resource of the named types: update_attempt when a
+// subscription starts or changes and for every response handled and every stream failure, then
+// update_success (applied or unchanged), update_rejected (NACKed) or update_failure (the stream
+// failed); config_reload when an update changed that resource's config; version_text and
+// update_time (ms since the epoch) of the last accepted update. The admin endpoint names them
+// where Envoy does (admin/xds-stats.ts).
 
 export class UpdateCounters {
   update_attempt = 0;
@@ -33,7 +34,7 @@ export class XdsUpdateStats {
   readonly #types = new Map<string, UpdateCounters>();
   readonly #resources = new Map<string, Map<string, UpdateCounters>>();
 
-  /** A type's counters (made at its first update). */
+  /** A type's counters (made when it is first subscribed). */
   type(typeUrl: string): UpdateCounters | undefined {
     return this.#types.get(typeUrl);
   }
@@ -44,27 +45,44 @@ export class XdsUpdateStats {
   }
 
   /**
-   * One outcome for a type and the named resources it concerned. `reload` is a success that
-   * changed the config; `version` is the response's version (kept on success).
+   * A subscription starts or changes its names: one attempt for the type, and for each newly
+   * named resource (Envoy counts an attempt when a subscription starts and when its interest
+   * changes). The new names show zeros until their first update.
    */
-  record(typeUrl: string, names: Iterable<string>, outcome: UpdateOutcome, version = ''): void {
+  started(typeUrl: string, newNames: Iterable<string>): void {
+    counter(this.#types, typeUrl).update_attempt++;
+    for (const name of newNames) counter(this.#byName(typeUrl), name).update_attempt++;
+  }
+
+  /** One update's outcome for the type. `reload` is a success that changed the config. */
+  recordType(typeUrl: string, outcome: UpdateOutcome, version = ''): void {
     count(counter(this.#types, typeUrl), outcome, version);
-    let byName = this.#resources.get(typeUrl);
-    for (const name of names) {
-      if (!byName) {
-        byName = new Map();
-        this.#resources.set(typeUrl, byName);
-      }
-      count(counter(byName, name), outcome, version);
-    }
+  }
+
+  /** One update's outcome for one named resource of the type. */
+  recordResource(typeUrl: string, name: string, outcome: UpdateOutcome, version = ''): void {
+    count(counter(this.#byName(typeUrl), name), outcome, version);
   }
 
   /** Forgets the named resources no longer subscribed (Envoy drops their subscriptions). */
   retain(typeUrl: string, names: '*' | readonly string[]): void {
     const byName = this.#resources.get(typeUrl);
-    if (!byName || names === '*') return;
+    if (!byName) return;
+    if (names === '*') {
+      byName.clear();
+      return;
+    }
     const keep = new Set(names);
     for (const name of [...byName.keys()]) if (!keep.has(name)) byName.delete(name);
+  }
+
+  #byName(typeUrl: string): Map<string, UpdateCounters> {
+    let byName = this.#resources.get(typeUrl);
+    if (!byName) {
+      byName = new Map();
+      this.#resources.set(typeUrl, byName);
+    }
+    return byName;
   }
 }
 

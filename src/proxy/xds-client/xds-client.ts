@@ -136,6 +136,8 @@ export class XdsClient extends EventEmitter {
     // Envoy's start: every cluster and every listener of this node; the rest is learnt from them.
     this.#subs.set(TypeUrl.Cluster, newSubscription('*'));
     this.#subs.set(TypeUrl.Listener, newSubscription('*'));
+    this.updates.started(TypeUrl.Cluster, []);
+    this.updates.started(TypeUrl.Listener, []);
   }
 
   start(): void {
@@ -149,12 +151,19 @@ export class XdsClient extends EventEmitter {
     const wanted = names === '*' ? '*' : [...new Set(names)].sort();
     let sub = this.#subs.get(typeUrl);
     if (sub && sameNames(sub.names, wanted)) return;
+    const before = sub?.names;
+    this.updates.retain(typeUrl, wanted);
+    this.updates.started(
+      typeUrl,
+      wanted === '*'
+        ? []
+        : wanted.filter((n) => before === undefined || before === '*' || !before.includes(n)),
+    );
     if (!sub) {
       sub = newSubscription(wanted);
       this.#subs.set(typeUrl, sub);
     } else {
       sub.names = wanted;
-      this.updates.retain(typeUrl, wanted);
       if (wanted !== '*' && sub.resources) {
         const keep = new Set(wanted);
         sub.resources = new Map([...sub.resources].filter(([name]) => keep.has(name)));
@@ -213,6 +222,7 @@ export class XdsClient extends EventEmitter {
         fetchTimer: undefined,
       };
     } catch (error) {
+      this.#countFailure();
       this.#retry(`cannot open a stream: ${errorText(error)}`);
       return;
     }
@@ -314,6 +324,7 @@ export class XdsClient extends EventEmitter {
     }
     let decoded: Map<string, Received> | undefined;
     let next: Map<string, Received> | undefined;
+    const held = sub.resources;
     let failure: string | undefined;
     let reloaded = false;
     try {
@@ -330,17 +341,7 @@ export class XdsClient extends EventEmitter {
       failure = errorText(error) || 'rejected';
     }
     if (this.#stopped) return;
-    // A named type's resources each count the response that carried them, as Envoy's
-    // per-resource subscriptions (EDS per cluster, RDS per route configuration) do.
-    const carried = decoded;
-    const names =
-      sub.names === '*' || !carried ? [] : sub.names.filter((name) => carried.has(name));
-    this.updates.record(
-      typeUrl,
-      names,
-      failure !== undefined ? 'rejected' : reloaded ? 'reload' : 'success',
-      response.version_info,
-    );
+    this.#countUpdate(typeUrl, sub.names, held, decoded, failure, reloaded, response.version_info);
     if (failure === undefined && next) {
       sub.version = response.version_info;
       sub.resources = next;
@@ -370,6 +371,52 @@ export class XdsClient extends EventEmitter {
     }
   }
 
+  /**
+   * Envoy's subscription stats for one response: the type's, and each named resource's. A
+   * rejected response counts against every name subscribed (Envoy tells every watch of the type);
+   * an accepted one against the names it carried, as a config reload where that name's bytes
+   * changed.
+   */
+  #countUpdate(
+    typeUrl: string,
+    names: '*' | readonly string[],
+    held: ReadonlyMap<string, Received> | undefined,
+    decoded: ReadonlyMap<string, Received> | undefined,
+    failure: string | undefined,
+    reloaded: boolean,
+    version: string,
+  ): void {
+    const u = this.updates;
+    if (failure !== undefined) {
+      u.recordType(typeUrl, 'rejected', version);
+      if (names !== '*') for (const name of names) u.recordResource(typeUrl, name, 'rejected');
+      return;
+    }
+    u.recordType(typeUrl, reloaded ? 'reload' : 'success', version);
+    if (names === '*' || !decoded) return;
+    for (const name of names) {
+      const now = decoded.get(name);
+      if (!now) continue;
+      const before = held?.get(name);
+      const same =
+        before !== undefined &&
+        Buffer.from(before.bytes.buffer, before.bytes.byteOffset, before.bytes.byteLength).equals(
+          now.bytes,
+        );
+      u.recordResource(typeUrl, name, same ? 'success' : 'reload', version);
+    }
+  }
+
+  /** The stream failed: every subscription learns of it, as Envoy's do (update_failure). */
+  #countFailure(): void {
+    for (const [typeUrl, sub] of this.#subs) {
+      if (sub.names !== '*' && sub.names.length === 0) continue;
+      this.updates.recordType(typeUrl, 'failure');
+      if (sub.names !== '*')
+        for (const name of sub.names) this.updates.recordResource(typeUrl, name, 'failure');
+    }
+  }
+
   #onEnd(stream: Stream, status: grpc.StatusObject): void {
     if (stream !== this.#stream) return; // replaced, or stopped
     this.#stream = undefined;
@@ -377,11 +424,7 @@ export class XdsClient extends EventEmitter {
     stream.client.close();
     const wasConnected = this.#connected;
     this.#connected = false;
-    // Every subscription learns of the failure, as Envoy's do (update_failure).
-    for (const [typeUrl, sub] of this.#subs) {
-      if (sub.names !== '*' && sub.names.length === 0) continue;
-      this.updates.record(typeUrl, sub.names === '*' ? [] : sub.names, 'failure');
-    }
+    this.#countFailure();
     if (wasConnected) this.#emit('disconnected', { code: status.code, details: status.details });
     this.#retry(`stream ended: ${grpc.status[status.code] ?? status.code}: ${status.details}`);
   }

@@ -27,7 +27,8 @@ const GAUGES = new Set([
 
 /**
  * One xDS subscription's counters where Envoy keeps them: `family` is the Prometheus name's
- * stem (`envoy_cluster_manager_cds_`, `envoy_cluster_`), `labels` its tags (admin/xds-stats.ts).
+ * stem (`envoy_cluster_manager_cds_`, `envoy_cluster_`; empty: not in Prometheus form), `labels`
+ * its tags (admin/xds-stats.ts).
  */
 export interface XdsStatScope {
   readonly statPrefix: string;
@@ -65,7 +66,8 @@ class Families {
   }
 }
 
-const statName = (k: string) => k.replace(/[^a-zA-Z0-9_]/g, '_');
+/** A stat name as Prometheus allows it: every other character becomes `_`. */
+export const statName = (k: string) => k.replace(/[^a-zA-Z0-9_]/g, '_');
 
 export function renderEnvoyStats(
   clusters: readonly Cluster[],
@@ -75,7 +77,10 @@ export function renderEnvoyStats(
   xds: readonly XdsStatScope[] = [],
 ): void {
   const f = new Families();
-  for (const x of xds) for (const [k, v] of x.counters) f.add(`${x.family}${k}`, x.labels, v);
+  for (const x of xds) {
+    if (!x.family) continue; // shown in /stats only
+    for (const [k, v] of x.counters) f.add(`${x.family}${k}`, x.labels, v);
+  }
   for (const c of clusters) {
     const labels = `{envoy_cluster_name="${escapeLabel(c.config.name)}"}`;
     for (const [k, v] of c.stats.entries()) f.add(`envoy_cluster_${statName(k)}`, labels, v);
