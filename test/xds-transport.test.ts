@@ -290,14 +290,20 @@ test('a push sends only the changed types, to the proxies whose resources change
   assert.equal(pushes(h).length, mid);
 });
 
-test('NACK: recorded with its message, the proxy keeps its version, the same content is never resent', async (t) => {
-  const source = new FixedSource(withEndpoints(9080));
-  const h = await startServer(source);
-  const proxy = new FakeProxy(h.address);
+/** A proxy that rejects any endpoints on port 6666, with that reason. */
+function cursedProxy(address: string): FakeProxy {
+  const proxy = new FakeProxy(address);
   proxy.reject = (typeUrl, resources) =>
     typeUrl === EDS && JSON.stringify([...resources.values()]).includes('6666')
       ? 'port 6666 is cursed'
       : undefined;
+  return proxy;
+}
+
+test('NACK: recorded with its message, the proxy keeps its version, the same content is never resent', async (t) => {
+  const source = new FixedSource(withEndpoints(9080));
+  const h = await startServer(source);
+  const proxy = cursedProxy(h.address);
   t.after(() => (proxy.client.stop(), stopServer(h)));
   proxy.client.start();
   await waitFor('sync', () => synced(h, proxy, source));
@@ -368,11 +374,7 @@ test('subscription stats per resource: a reload only where its bytes changed; a 
     });
   const source = new FixedSource(two(9080, 9180));
   const h = await startServer(source);
-  const proxy = new FakeProxy(h.address);
-  proxy.reject = (typeUrl, resources) =>
-    typeUrl === EDS && JSON.stringify([...resources.values()]).includes('6666')
-      ? 'port 6666 is cursed'
-      : undefined;
+  const proxy = cursedProxy(h.address);
   t.after(() => (proxy.client.stop(), stopServer(h)));
   proxy.client.start();
   await waitFor('sync', () => synced(h, proxy, source));
