@@ -18,7 +18,7 @@ function scope(
   labels: string,
   c: UpdateCounters,
 ): XdsStatScope {
-  return { statPrefix, family, labels, counters: c.counters(), versionText: c.version_text };
+  return { statPrefix, family, labels, counters: c.entries(), versionText: c.version_text };
 }
 
 export function xdsStatScopes(

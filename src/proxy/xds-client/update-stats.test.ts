@@ -21,7 +21,7 @@ test('each outcome counts an attempt; only accepted updates move the version and
   const a = s.resources(EDS).get('a');
   const b = s.resources(EDS).get('b');
   assert.ok(type && a && b);
-  assert.deepEqual(Object.fromEntries(type.counters()), {
+  assert.deepEqual(Object.fromEntries(type.entries()), {
     config_reload: 1,
     update_attempt: 5,
     update_failure: 1,

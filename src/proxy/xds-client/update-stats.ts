@@ -15,16 +15,9 @@ export class UpdateCounters {
   update_time = 0;
   version_text = '';
 
-  /** The counters, in Envoy's names (version_text is a text readout, apart). */
-  counters(): [string, number][] {
-    return [
-      ['config_reload', this.config_reload],
-      ['update_attempt', this.update_attempt],
-      ['update_failure', this.update_failure],
-      ['update_rejected', this.update_rejected],
-      ['update_success', this.update_success],
-      ['update_time', this.update_time],
-    ];
+  /** The counters and gauges, in Envoy's names (as ListenerStats: every numeric field). */
+  entries(): [string, number][] {
+    return Object.entries(this).filter((e): e is [string, number] => typeof e[1] === 'number');
   }
 }
 
